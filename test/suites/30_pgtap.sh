@@ -1,6 +1,6 @@
 # pgTAP suites in test/pgtap, run by pg_prove in a fresh database with pgtap and crm installed.
 db=crm_pgtap
-dropdb --if-exists -q $db; createdb $db
+dropdb --if-exists $db; createdb $db
 psql -X -q -d $db -c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION crm' || { echo "0 passed, 1 failed"; exit 1; }
 pass=0; fail=0
 for f in test/pgtap/*.sql; do
