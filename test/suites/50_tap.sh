@@ -7,7 +7,7 @@ cp -r test/tap "$work/"
 chmod -R a+rwX "$work"
 run() {
     if [ "$(id -u)" -eq 0 ]; then
-        su postgres -s /bin/bash -c "cd '$work' && PATH=/usr/lib/postgresql/15/bin:\$PATH PERL5LIB=$PERL5LIB PG_REGRESS=$PG_REGRESS \
+        su postgres -s /bin/bash -c "cd '$work' && PATH=/usr/lib/postgresql/15/bin:\$PATH PERL5LIB=$PERL5LIB PG_REGRESS=$PG_REGRESS CRM_DESTDIR=$CRM_DESTDIR \
             CRM_SHARED='$CRM_SHARED' prove -v tap/*.pl 2>&1"
     else
         (cd "$work" && CRM_SHARED="$CRM_SHARED" prove -v tap/*.pl 2>&1)
