@@ -93,6 +93,10 @@ extern const char *dmn_program_input_name(const DmnProgram *program, int i);
 extern FeelValue *dmn_evaluate(DmnProgram *program, int decision, const FeelValue *inputs,
 							   int *matched, int nmatched_max, int *nmatched, CrmError *err);
 
+/* The value of output `output` of rule `rule` (0-based) of a decision table, for these inputs. */
+extern FeelValue *dmn_rule_output(DmnProgram *program, int decision, int rule, int output,
+								  const FeelValue *inputs, CrmError *err);
+
 /* Parses and evaluates a standalone FEEL expression against a context (NULL = empty). */
 extern FeelValue *feel_eval_text(const char *expr, const FeelValue *context, CrmError *err);
 
