@@ -188,13 +188,17 @@ crm_buf_free(CrmBuf *buf)
 
 /* ---- arena ---- */
 
+/*
+ * Arena payloads are aligned to CRM_ALIGN (8), not to max_align_t: the
+ * server's allocator (palloc) guarantees only MAXALIGN, 8 bytes on the
+ * platforms PostgreSQL supports, so core types must not need more.
+ */
 struct CrmArenaBlock
 {
 	CrmArenaBlock *next;
 	size_t		used;
 	size_t		size;
-	/* payload follows, aligned */
-	max_align_t align[];
+	uint64_t	payload[];		/* 8-aligned when the block is */
 };
 
 void
@@ -209,9 +213,8 @@ void *
 crm_arena_alloc(CrmArena *arena, size_t size)
 {
 	CrmArenaBlock *b = arena->head;
-	size_t		al = sizeof(max_align_t);
 
-	size = (size + al - 1) & ~(al - 1);
+	size = (size + CRM_ALIGN - 1) & ~((size_t) CRM_ALIGN - 1);
 	if (b == NULL || b->size - b->used < size)
 	{
 		size_t		bs = size > arena->block_size ? size : arena->block_size;
@@ -224,7 +227,7 @@ crm_arena_alloc(CrmArena *arena, size_t size)
 		arena->total += bs;
 	}
 	b->used += size;
-	return (char *) b->align + (b->used - size);
+	return (char *) b->payload + (b->used - size);
 }
 
 char *

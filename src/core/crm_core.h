@@ -49,7 +49,12 @@ typedef struct CrmError
 	char		hint[CRM_MSG_LEN];
 } CrmError;
 
-/* Allocator hooks.  crm_alloc never returns NULL: the host's hook must not return on failure. */
+/*
+ * Allocator hooks.  crm_alloc never returns NULL: the host's hook must not
+ * return on failure.  Memory is aligned to CRM_ALIGN bytes only (palloc's
+ * MAXALIGN): core types must not require more (no 16-byte aligned members).
+ */
+#define CRM_ALIGN 8
 typedef void *(*CrmAllocFn) (size_t size);
 typedef void *(*CrmReallocFn) (void *ptr, size_t size);
 typedef void (*CrmFreeFn) (void *ptr);

@@ -28,7 +28,7 @@ UNIT_TEST(arena_allocations_are_aligned_and_distinct)
 	for (int i = 0; i < 100; i++)
 	{
 		p[i] = crm_arena_alloc(&a, (size_t) (i * 7 + 1));
-		CHECK(((uintptr_t) p[i] % sizeof(max_align_t)) == 0);
+		CHECK(((uintptr_t) p[i] % CRM_ALIGN) == 0);
 		memset(p[i], i, (size_t) (i * 7 + 1));
 	}
 	for (int i = 0; i < 100; i++)
