@@ -45,7 +45,7 @@ SELECT pg_catalog.format('R%s%s', lpad(c.n::text, 2, '0'), k),
 INSERT INTO crm.household (label)
 SELECT '家庭 ' || h FROM generate_series(1, 120) h;
 INSERT INTO crm.customer (member_no, display_name, household_id, home_store_id)
-SELECT pg_catalog.format('VIP%06s', i),
+SELECT 'VIP' || lpad(i::text, 6, '0'),
        (ARRAY['王', '李', '张', '刘', '陈', '杨', '黄', '周', '吴', '徐'])[1 + i % 10] ||
        CASE WHEN i % 2 = 0 THEN '女士' ELSE '先生' END,
        CASE WHEN i % 5 = 0 THEN NULL ELSE 1 + (i * 7) % 120 END,
