@@ -1,2 +1,2 @@
 # Core unit tests: src/core linked without a server, under AddressSanitizer and UBSan.
-make -s -C test/unit run
+make -s -j2 -C test/unit run
