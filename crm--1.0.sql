@@ -790,7 +790,7 @@ BEGIN
     END IF;
     -- one writer per model name at a time, so that version numbers never collide
     PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('crm.dmn_model:' || t || ':' || model, 0));
-    SELECT pg_catalog.coalesce(pg_catalog.max(m.version), 0) + 1 INTO next_version
+    SELECT COALESCE(pg_catalog.max(m.version), 0) + 1 INTO next_version
       FROM crm.dmn_model m WHERE m.tenant_id = t AND m.name = model;
     UPDATE crm.dmn_model m SET is_current = false WHERE m.tenant_id = t AND m.name = model AND m.is_current;
     INSERT INTO crm.dmn_model (tenant_id, name, version, namespace_uri)
@@ -878,6 +878,42 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION crm.dmn_decision_id(text, text) IS 'The decision_id of a decision in the current version of a model; NULL if there is none. For SQL authoring of inputs, outputs and rules.';
 
+CREATE FUNCTION crm.dmn_model_json(model text, version integer DEFAULT NULL) RETURNS jsonb
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t bigint := crm.current_tenant();
+    id bigint := crm.dmn_model_id(model, version);
+    result jsonb;
+BEGIN
+    IF id IS NULL THEN
+        RETURN NULL;
+    END IF;
+    SELECT jsonb_build_object(
+        'name', m.name, 'namespace_uri', m.namespace_uri,
+        'item_definitions', (SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(i) - '{tenant_id,model_id}'::text[] ORDER BY i.position)
+                               FROM crm.dmn_item_definition i WHERE i.tenant_id = t AND i.model_id = id),
+        'input_data', (SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(i) - '{tenant_id,model_id}'::text[] ORDER BY i.position)
+                         FROM crm.dmn_input_data i WHERE i.tenant_id = t AND i.model_id = id),
+        'decisions', (SELECT pg_catalog.jsonb_agg((pg_catalog.to_jsonb(d) - '{tenant_id,model_id,decision_id}'::text[]) || jsonb_build_object(
+                  'inputs', (SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(x) - '{tenant_id,model_id,decision_id}'::text[] ORDER BY x.position)
+                               FROM crm.dmn_input x WHERE x.tenant_id = t AND x.decision_id = d.decision_id),
+                  'outputs', (SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(x) - '{tenant_id,model_id,decision_id}'::text[] ORDER BY x.position)
+                               FROM crm.dmn_output x WHERE x.tenant_id = t AND x.decision_id = d.decision_id),
+                  'rules', (SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(x) - '{tenant_id,model_id,decision_id}'::text[] ORDER BY x.position)
+                             FROM crm.dmn_rule x WHERE x.tenant_id = t AND x.decision_id = d.decision_id),
+                  'requirements', (SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(x) - '{tenant_id,model_id,decision_id}'::text[] ORDER BY x.kind, x.position)
+                                    FROM crm.dmn_requirement x WHERE x.tenant_id = t AND x.decision_id = d.decision_id))
+                  ORDER BY d.position)
+                        FROM crm.dmn_decision d WHERE d.tenant_id = t AND d.model_id = id))
+      INTO result
+      FROM crm.dmn_model m WHERE m.tenant_id = t AND m.model_id = id;
+    RETURN result;
+END
+$$;
+COMMENT ON FUNCTION crm.dmn_model_json(text, integer) IS 'A model version (current, or the given one) as one JSON document: item definitions, input data, decisions with inputs, outputs, rules and requirements. Compare two versions to audit what changed.';
+
 -- ---------------------------------------------------------------------------------------------
 -- The front doors
 -- ---------------------------------------------------------------------------------------------
@@ -909,9 +945,9 @@ GRANT INSERT, DELETE, UPDATE (is_current, namespace_uri, dmn_version, origin) ON
 REVOKE ALL ON FUNCTION crm.dmn_import(xml), crm.dmn_create_model(text, text), crm.dmn_new_version(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION crm.dmn_import(xml), crm.dmn_create_model(text, text), crm.dmn_new_version(text) TO crm_admin;
 REVOKE ALL ON FUNCTION crm.dmn_export(text, integer), crm.decide(text, text, jsonb), crm.dmn_model_id(text, integer),
-    crm.dmn_decision_id(text, text), crm.dmn_cache_stats() FROM PUBLIC;
+    crm.dmn_decision_id(text, text), crm.dmn_cache_stats(), crm.dmn_model_json(text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION crm.dmn_export(text, integer), crm.decide(text, text, jsonb), crm.dmn_model_id(text, integer),
-    crm.dmn_decision_id(text, text), crm.dmn_cache_stats() TO crm_rep;
+    crm.dmn_decision_id(text, text), crm.dmn_cache_stats(), crm.dmn_model_json(text, integer) TO crm_rep;
 
 -- =============================================================================================
 -- 15_scoring.sql: lead scoring on the decision engine. Each tenant names its active scoring
@@ -1017,7 +1053,7 @@ BEGIN
     END IF;
     WITH batch AS (
         SELECT l.tenant_id, l.lead_id FROM crm.lead l
-         WHERE l.tenant_id = crm.current_tenant() AND l.lead_id > pg_catalog.coalesce(after_lead_id, 0)
+         WHERE l.tenant_id = crm.current_tenant() AND l.lead_id > COALESCE(after_lead_id, 0)
            AND l.status IN ('new', 'assigned', 'accepted', 'qualified', 'unassigned')
          ORDER BY l.lead_id
          LIMIT batch_size

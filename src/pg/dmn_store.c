@@ -36,6 +36,15 @@ col_int64(int row, int col)
 	return isnull ? 0 : DatumGetInt64(d);
 }
 
+static int32
+col_int4(int row, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
+
+	return isnull ? 0 : DatumGetInt32(d);
+}
+
 static bool
 col_bool(int row, int col)
 {
@@ -51,11 +60,14 @@ run2(const char *sql, int64 tenant_id, int64 model_id)
 {
 	Oid			types[2] = {INT8OID, INT8OID};
 	Datum		vals[2];
+	MemoryContext mine = CurrentMemoryContext;
 
 	vals[0] = Int64GetDatum(tenant_id);
 	vals[1] = Int64GetDatum(model_id);
 	if (SPI_execute_with_args(sql, 2, types, vals, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "SPI query failed: %s", sql);
+	/* SPI leaves us in its procedure context; the model belongs to the caller's */
+	MemoryContextSwitchTo(mine);
 	return SPI_processed;
 }
 
@@ -386,6 +398,7 @@ dmn_store_find(int64 tenant_id, const char *name, int version)
 {
 	Oid			types[3] = {INT8OID, TEXTOID, INT4OID};
 	Datum		vals[3];
+	MemoryContext mine = CurrentMemoryContext;
 	const char *sql = version > 0 ?
 		"SELECT model_id FROM crm.dmn_model WHERE tenant_id = $1 AND name = $2 AND version = $3" :
 		"SELECT model_id FROM crm.dmn_model WHERE tenant_id = $1 AND name = $2 AND is_current AND $3 = 0";
@@ -395,6 +408,7 @@ dmn_store_find(int64 tenant_id, const char *name, int version)
 	vals[2] = Int32GetDatum(version > 0 ? version : 0);
 	if (SPI_execute_with_args(sql, 3, types, vals, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "SPI query failed: %s", sql);
+	MemoryContextSwitchTo(mine);
 	return SPI_processed == 1 ? col_int64(0, 1) : 0;
 }
 
@@ -414,7 +428,7 @@ dmn_store_load(int64 tenant_id, int64 model_id, bool *is_current, int *version)
 	if (is_current)
 		*is_current = col_bool(0, 4);
 	if (version)
-		*version = (int) DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &(bool){false}));
+		*version = (int) col_int4(0, 5);
 	load_items(m, tenant_id, model_id);
 	load_inputs(m, tenant_id, model_id);
 	load_decisions(m, tenant_id, model_id, &ids);

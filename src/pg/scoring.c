@@ -229,6 +229,7 @@ put_behaviour(FeelValue *ctx, int64 tenant_id, int64 lead_id, const ScoringConfi
 	HeapTuple	t;
 	TupleDesc	desc;
 	char	   *topics;
+	MemoryContext mine = CurrentMemoryContext;
 
 	SPI_connect();
 	if (behaviour_plan == NULL)
@@ -256,6 +257,8 @@ put_behaviour(FeelValue *ctx, int64 tenant_id, int64 lead_id, const ScoringConfi
 	vals[3] = c->large_purchase_min;
 	if (SPI_execute_plan(behaviour_plan, vals, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "behaviour query failed");
+	/* the values go into the caller's context, not SPI's (freed by SPI_finish) */
+	MemoryContextSwitchTo(mine);
 	t = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	for (int i = 0; i < NBEHAVIOUR; i++)

@@ -324,7 +324,7 @@ BEGIN
     END IF;
     -- one writer per model name at a time, so that version numbers never collide
     PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('crm.dmn_model:' || t || ':' || model, 0));
-    SELECT pg_catalog.coalesce(pg_catalog.max(m.version), 0) + 1 INTO next_version
+    SELECT COALESCE(pg_catalog.max(m.version), 0) + 1 INTO next_version
       FROM crm.dmn_model m WHERE m.tenant_id = t AND m.name = model;
     UPDATE crm.dmn_model m SET is_current = false WHERE m.tenant_id = t AND m.name = model AND m.is_current;
     INSERT INTO crm.dmn_model (tenant_id, name, version, namespace_uri)

@@ -103,7 +103,7 @@ BEGIN
     END IF;
     WITH batch AS (
         SELECT l.tenant_id, l.lead_id FROM crm.lead l
-         WHERE l.tenant_id = crm.current_tenant() AND l.lead_id > pg_catalog.coalesce(after_lead_id, 0)
+         WHERE l.tenant_id = crm.current_tenant() AND l.lead_id > COALESCE(after_lead_id, 0)
            AND l.status IN ('new', 'assigned', 'accepted', 'qualified', 'unassigned')
          ORDER BY l.lead_id
          LIMIT batch_size

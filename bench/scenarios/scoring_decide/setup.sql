@@ -14,7 +14,7 @@ DECLARE
     bad bigint;
 BEGIN
     SELECT count(*) INTO bad FROM bench_lead
-     WHERE pg_catalog.coalesce((crm.decide('bench scoring', 'points',
+     WHERE COALESCE((crm.decide('bench scoring', 'points',
                jsonb_build_object('source', source, 'city', city, 'company_size', company_size,
                                   'beds', beds, 'licence_on_file', licence_on_file)))::numeric, 0)
            <> bench_points_plpgsql(source, city, company_size, beds, licence_on_file)
