@@ -473,6 +473,19 @@ parse_filter(FeelParser *p, FeelNode *base, const FeelToken *lb)
 	return n;
 }
 
+/* "]a..b[": a '[' followed by the end of a test closes an open range, it is no filter. */
+static bool
+closes_range(FeelParser *p, const FeelToken *lb)
+{
+	size_t		save = p->pos;
+	FeelToken	t;
+
+	p->pos = lb->end;
+	t = fp_peek(p);
+	p->pos = save;
+	return t.tok == FT_EOF || t.tok == FT_COMMA || t.tok == FT_RPAREN;
+}
+
 static FeelNode *
 parse_postfix(FeelParser *p)
 {
@@ -487,7 +500,7 @@ parse_postfix(FeelParser *p)
 			p->pos = t.end;
 			n = parse_path(p, n, &t);
 		}
-		else if (t.tok == FT_LBRACK)
+		else if (t.tok == FT_LBRACK && !closes_range(p, &t))
 		{
 			p->pos = t.end;
 			n = parse_filter(p, n, &t);
