@@ -43,7 +43,7 @@ SELECT d.decision_id, r.pos, ARRAY[r.test],
 INSERT INTO crm.dmn_rule (decision_id, position, input_entries, output_entries)
 VALUES (crm.dmn_decision_id('policies', 'unique'), 1, ARRAY['< 0'], ARRAY['"low"']),
        (crm.dmn_decision_id('policies', 'unique'), 2, ARRAY['[0..10]'], ARRAY['"medium"']),
-       (crm.dmn_decision_id('policies', 'unique'), 3, ARRAY['> 10'], ARRAY['"high"']),
+       (crm.dmn_decision_id('policies', 'unique'), 3, ARRAY['>= 10'], ARRAY['"high"']),
        (crm.dmn_decision_id('policies', 'any'), 1, ARRAY['>= 0'], ARRAY['"medium"']),
        (crm.dmn_decision_id('policies', 'any'), 2, ARRAY['[0..10]'], ARRAY['"medium"']),
        (crm.dmn_decision_id('policies', 'any'), 3, ARRAY['> 50'], ARRAY['"high"']),
@@ -65,6 +65,7 @@ SELECT crm.decide('policies', 'unique', '{"x": 7}') AS u7, crm.decide('policies'
        crm.decide('policies', 'any', '{"x": 3}') AS any3, crm.decide('policies', 'any', '{"x": 20}') AS any20;
 -- UNIQUE with two matching rules and ANY with different outputs are errors
 SELECT crm.decide('policies', 'unique', '{"x": 10.5}') AS no_overlap_here;
+SELECT crm.decide('policies', 'unique', '{"x": 10}');
 SELECT crm.decide('policies', 'any', '{"x": 60}');
 
 -- null semantics: a null or missing input matches only "-" (and null tests); no match gives null

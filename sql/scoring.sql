@@ -90,7 +90,9 @@ SELECT external_ref, score FROM crm.lead WHERE external_ref = 'L1';
 UPDATE crm.scoring_config SET active = true, decision_name = 'no such decision';
 INSERT INTO crm.lead (external_ref) VALUES ('L9');
 UPDATE crm.scoring_config SET decision_name = 'points';
+\set VERBOSITY terse
 UPDATE crm.scoring_config SET grade_b_min = 99;   -- thresholds must descend from A to C
+\set VERBOSITY default
 SELECT count(*) AS leads_l9 FROM crm.lead WHERE external_ref = 'L9';
 
 -- the trigger's name orders it before the dispatch triggers (lead_20_*)

@@ -24,6 +24,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 
 #include "dmn_pg.h"
 
@@ -55,8 +56,8 @@ cache_callback(Datum arg, Oid relid)
 		generation++;
 		stat_invalidations++;
 		nvalidated = 0;
-		if (relid != InvalidOid && relid == marker_relid)
-			marker_relid = InvalidOid;	/* look it up again: the extension may have been recreated */
+		/* look the marker up again: the extension may have been dropped and recreated */
+		marker_relid = InvalidOid;
 	}
 }
 
@@ -200,13 +201,19 @@ PG_FUNCTION_INFO_V1(crm_dmn_invalidate);
 Datum
 crm_dmn_invalidate(PG_FUNCTION_ARGS)
 {
+	TriggerData *td;
+	Oid			marker;
+
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("crm.dmn_invalidate() may only be called as a trigger")));
+	td = (TriggerData *) fcinfo->context;
 	dmn_cache_register();
-	if (marker_relid != InvalidOid)
-		CacheInvalidateRelcacheByRelid(marker_relid);
+	/* looked up afresh: a remembered oid may belong to a dropped extension */
+	marker = get_relname_relid("dmn_model", RelationGetNamespace(td->tg_relation));
+	if (OidIsValid(marker))
+		CacheInvalidateRelcacheByRelid(marker);
 	return PointerGetDatum(NULL);
 }
 

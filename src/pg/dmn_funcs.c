@@ -47,7 +47,7 @@ crm_dmn_import(PG_FUNCTION_ARGS)
 	crm_error_clear(&err);
 	model = read_document(VARDATA_ANY(x), VARSIZE_ANY_EXHDR(x), &err);
 	if (model == NULL)
-		crm_report(&err, "invalid DMN document");
+		crm_report(&err, NULL);
 	if (model->name == NULL || model->name[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_XML_DOCUMENT),

@@ -73,7 +73,7 @@ SELECT is(crm.decide('tap', 'priority', '{"n": 150}'), '"gold"', 'PRIORITY: the 
 SELECT is(crm.decide('tap', 'priority', '{"n": 50}'), '"silver"', 'PRIORITY: among the matching rules');
 SELECT is(crm.decide('tap', 'output order', '{"n": 150}'), '["gold", "silver", "bronze"]', 'OUTPUT ORDER: a list by priority');
 SELECT is(crm.decide('tap', 'rule order', '{"n": 150}'), '["bronze", "gold", "silver"]', 'RULE ORDER: a list in rule order');
-SELECT is(crm.decide('tap', 'rule order', '{"n": -5}'), '[]', 'RULE ORDER: no match is an empty list');
+SELECT is(crm.decide('tap', 'rule order', '{"n": -5}'), 'null', 'RULE ORDER: no match is null');
 SELECT is(crm.decide('tap', 'any', '{"colour": "red"}'), 'true', 'ANY: matching rules agree');
 SELECT throws_ok($$SELECT crm.decide('tap', 'any', '{"colour": "green"}')$$, NULL, NULL, 'ANY: disagreeing rules are an error');
 SELECT is(crm.decide('tap', 'first', '{"colour": "rose"}'), '{"code": 1, "label": "ROSE"}', 'FIRST with two outputs: an object');
