@@ -16,9 +16,15 @@
 
 typedef unsigned __int128 feel_u128;
 
+/*
+ * The stored coefficient asks for 8-byte alignment only: the server's palloc
+ * guarantees MAXALIGN (8), not the 16 bytes __int128 would otherwise demand.
+ */
+typedef unsigned __int128 feel_u128_a8 __attribute__((aligned(8)));
+
 typedef struct FeelDec
 {
-	feel_u128	coef;
+	feel_u128_a8 coef;
 	int32_t		exp;
 	bool		neg;
 } FeelDec;
