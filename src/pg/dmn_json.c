@@ -90,6 +90,12 @@ dmn_jsonb_to_feel(Jsonb *jb)
 	return dmn_jsonb_container_to_feel(&jb->root);
 }
 
+FeelValue *
+dmn_jsonb_value_to_feel(JsonbValue *v)
+{
+	return scalar_to_feel(v);
+}
+
 Datum
 dmn_feel_to_numeric(const FeelValue *v)
 {

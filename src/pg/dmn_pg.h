@@ -24,6 +24,7 @@ typedef struct DmnCacheEntry
 	DmnModel   *model;			/* the stored model (annotations, table sizes) */
 	DmnProgram *program;
 	MemoryContext cxt;			/* owns everything of this entry */
+	void	   *extra;			/* a user's derived data (lead scoring's plan), in cxt */
 } DmnCacheEntry;
 
 /* ---- dmn_cache.c ---- */
@@ -63,6 +64,8 @@ extern FeelValue *dmn_jsonb_to_feel(Jsonb *jb);
 extern FeelValue *dmn_jsonb_container_to_feel(JsonbContainer *c);
 /* A FEEL value as jsonb; numbers exact, temporals as ISO text. */
 extern Jsonb *dmn_feel_to_jsonb(const FeelValue *v, const char *what);
+/* One jsonb value (scalar or container) as a FEEL value. */
+extern FeelValue *dmn_jsonb_value_to_feel(JsonbValue *v);
 /* A FEEL number as a numeric datum. */
 extern Datum dmn_feel_to_numeric(const FeelValue *v);
 

@@ -156,10 +156,10 @@ put(FeelValue *ctx, const char *key, FeelValue *v)
 static FeelValue *
 number_from_int64(int64 v)
 {
-	char		buf[32];
+	char		buf[MAXINT8LEN + 1];
 	CrmError	err;
 
-	snprintf(buf, sizeof(buf), INT64_FORMAT, v);
+	pg_lltoa(v, buf);
 	return feel_number_from_text(buf, &err);
 }
 
@@ -195,11 +195,7 @@ put_attributes(FeelValue *ctx, Jsonb *attrs, const char *const *taken, int ntake
 		for (int i = 0; i < ntaken; i++)
 			clash |= strcmp(taken[i], key) == 0;
 		if (!clash && strcmp(key, "attributes") != 0)
-		{
-			Jsonb	   *one = JsonbValueToJsonb(&v);
-
-			put(ctx, key, dmn_jsonb_to_feel(one));
-		}
+			put(ctx, key, dmn_jsonb_value_to_feel(&v));
 	}
 	if (whole)
 		put(ctx, "attributes", dmn_jsonb_to_feel(attrs));
@@ -211,24 +207,24 @@ static const char *const behaviour_names[] = {
 };
 
 #define NBEHAVIOUR lengthof(behaviour_names)
+#define BEH_NUMERIC(i) ((i) == 7 || (i) == 8)	/* purchase_total, purchase_max are numeric */
 
-static void
-put_behaviour_zero(FeelValue *ctx)
+/* Behaviour aggregates of one lead (all zero for a new lead). */
+typedef struct Behaviour
 {
-	for (int i = 0; i < NBEHAVIOUR; i++)
-		put(ctx, behaviour_names[i], number_from_int64(0));
-	put(ctx, "question_topics", feel_string("", 0));
-}
+	Datum		vals[NBEHAVIOUR];	/* int8 counts, numeric amounts */
+	char	   *topics;
+	bool		zero;
+} Behaviour;
 
-/* Behaviour aggregates of one lead over the window, from crm.lead_event. */
+/* Reads the behaviour aggregates of one lead over the window from crm.lead_event. */
 static void
-put_behaviour(FeelValue *ctx, int64 tenant_id, int64 lead_id, const ScoringConfig *c)
+read_behaviour(Behaviour *b, int64 tenant_id, int64 lead_id, const ScoringConfig *c)
 {
 	Datum		vals[4];
 	bool		isnull;
 	HeapTuple	t;
 	TupleDesc	desc;
-	char	   *topics;
 	MemoryContext mine = CurrentMemoryContext;
 
 	SPI_connect();
@@ -265,14 +261,148 @@ put_behaviour(FeelValue *ctx, int64 tenant_id, int64 lead_id, const ScoringConfi
 	{
 		Datum		d = SPI_getbinval(t, desc, i + 1, &isnull);
 
-		if (i == 7 || i == 8)
-			put(ctx, behaviour_names[i], number_from_numeric(d));
-		else
-			put(ctx, behaviour_names[i], number_from_int64(DatumGetInt64(d)));
+		b->vals[i] = BEH_NUMERIC(i) ? datumCopy(d, false, -1) : d;
 	}
-	topics = SPI_getvalue(t, desc, 11);
-	put(ctx, "question_topics", feel_string(topics, strlen(topics)));
+	b->topics = SPI_getvalue(t, desc, 11);
+	b->zero = false;
 	SPI_finish();
+}
+
+static FeelValue *
+behaviour_value(const Behaviour *b, int i)
+{
+	if (b->zero)
+		return number_from_int64(0);
+	if (BEH_NUMERIC(i))
+		return number_from_numeric(b->vals[i]);
+	return number_from_int64(DatumGetInt64(b->vals[i]));
+}
+
+/* ---------------------------------------------------------------- the plan */
+
+/* Where each input the program needs comes from. */
+typedef enum InputSourceKind
+{
+	SRC_NONE = 0,				/* nothing of the lead: null */
+	SRC_TEXT,					/* a text column */
+	SRC_NUMBER,					/* a bigint column */
+	SRC_BEHAVIOUR,				/* an aggregate of crm.lead_event */
+	SRC_TOPICS,					/* question_topics */
+	SRC_ATTRIBUTES,				/* the attributes object */
+	SRC_ATTRIBUTE_KEY			/* one key of the attributes object */
+} InputSourceKind;
+
+typedef struct InputSource
+{
+	InputSourceKind kind;
+	int			index;
+	const char *name;
+} InputSource;
+
+/*
+ * Derived once per compiled model and scoring decision (kept with the cache
+ * entry): the inputs to build for each lead, and each rule's points when its
+ * output cell is a number literal (the usual case), so that reasons cost no
+ * evaluation.
+ */
+typedef struct ScoringPlan
+{
+	int			decision;
+	int			ninputs;
+	InputSource *inputs;
+	int			nrules;
+	bool	   *constant;
+	Datum	   *points;
+	double	   *points_order;
+} ScoringPlan;
+
+static int
+name_index(const char *const *names, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+static void
+plan_inputs(ScoringPlan *plan, const DmnProgram *program)
+{
+	plan->ninputs = dmn_program_ninputs(program);
+	plan->inputs = palloc0(sizeof(InputSource) * (plan->ninputs + 1));
+	for (int i = 0; i < plan->ninputs; i++)
+	{
+		InputSource *src = &plan->inputs[i];
+		const char *name = dmn_program_input_name(program, i);
+		int			k;
+
+		src->name = pstrdup(name);
+		if ((k = name_index(text_columns, NTEXT, name)) >= 0)
+			src->kind = SRC_TEXT;
+		else if ((k = name_index(number_columns, NNUMBER, name)) >= 0)
+			src->kind = SRC_NUMBER;
+		else if ((k = name_index(behaviour_names, NBEHAVIOUR, name)) >= 0)
+			src->kind = SRC_BEHAVIOUR;
+		else if (strcmp(name, "question_topics") == 0)
+			src->kind = SRC_TOPICS;
+		else if (strcmp(name, "attributes") == 0)
+			src->kind = SRC_ATTRIBUTES;
+		else
+			src->kind = SRC_ATTRIBUTE_KEY;
+		src->index = k;
+	}
+}
+
+/* A number literal cell ("15", "-2.5") as numeric; false for anything else. */
+static bool
+constant_points(const char *cell, Datum *out)
+{
+	const char *p = cell;
+	bool		digits = false;
+
+	while (*p == ' ')
+		p++;
+	if (*p == '-')
+		p++;
+	for (; *p >= '0' && *p <= '9'; p++)
+		digits = true;
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			digits = true;
+	while (*p == ' ')
+		p++;
+	if (!digits || *p != '\0')
+		return false;
+	*out = DirectFunctionCall3(numeric_in, CStringGetDatum(cell), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+	return true;
+}
+
+static ScoringPlan *
+get_plan(DmnCacheEntry *e, int d)
+{
+	ScoringPlan *plan = e->extra;
+	const DmnDecision *dec = &e->model->decisions[d];
+	MemoryContext old;
+
+	if (plan != NULL && plan->decision == d)
+		return plan;
+	old = MemoryContextSwitchTo(e->cxt);
+	plan = palloc0(sizeof(ScoringPlan));
+	plan->decision = d;
+	plan_inputs(plan, e->program);
+	plan->nrules = dec->kind == DMN_EXPR_DECISION_TABLE ? dec->table.nrules : 0;
+	plan->constant = palloc0(sizeof(bool) * (plan->nrules + 1));
+	plan->points = palloc0(sizeof(Datum) * (plan->nrules + 1));
+	plan->points_order = palloc0(sizeof(double) * (plan->nrules + 1));
+	for (int r = 0; r < plan->nrules && dec->table.noutputs > 0; r++)
+	{
+		plan->constant[r] = constant_points(dec->table.rules[r].output_entries[0], &plan->points[r]);
+		if (plan->constant[r])
+			plan->points_order[r] = DatumGetFloat8(DirectFunctionCall1(numeric_float8, plan->points[r]));
+	}
+	MemoryContextSwitchTo(old);
+	e->extra = plan;
+	return plan;
 }
 
 /* ---------------------------------------------------------------- scoring */
@@ -280,6 +410,7 @@ put_behaviour(FeelValue *ctx, int64 tenant_id, int64 lead_id, const ScoringConfi
 typedef struct Reason
 {
 	int			rule;
+	double		order;			/* points, for sorting */
 	Datum		points;			/* numeric */
 	const char *reason;
 } Reason;
@@ -289,9 +420,10 @@ reason_cmp(const void *a, const void *b)
 {
 	const Reason *x = a;
 	const Reason *y = b;
-	int			c = DatumGetInt32(DirectFunctionCall2(numeric_cmp, y->points, x->points));
 
-	return c != 0 ? c : x->rule - y->rule;
+	if (x->order != y->order)
+		return x->order > y->order ? -1 : 1;
+	return x->rule - y->rule;
 }
 
 static Datum
@@ -336,6 +468,17 @@ grade_of(Datum score, const ScoringConfig *c)
 	return "D";
 }
 
+static void
+push_key(JsonbParseState **st, const char *key)
+{
+	JsonbValue	k;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = (int) strlen(key);
+	pushJsonbValue(st, WJB_KEY, &k);
+}
+
 static Jsonb *
 reasons_jsonb(Reason *r, int n)
 {
@@ -346,25 +489,17 @@ reasons_jsonb(Reason *r, int n)
 	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
 	for (int i = 0; i < n; i++)
 	{
-		JsonbValue	k,
-					v;
+		JsonbValue	v;
 
 		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-		k.type = jbvString;
-		k.val.string.val = "rule";
-		k.val.string.len = 4;
-		pushJsonbValue(&st, WJB_KEY, &k);
+		push_key(&st, "rule");
 		v.type = jbvNumeric;
 		v.val.numeric = DatumGetNumeric(DirectFunctionCall1(int4_numeric, Int32GetDatum(r[i].rule)));
 		pushJsonbValue(&st, WJB_VALUE, &v);
-		k.val.string.val = "points";
-		k.val.string.len = 6;
-		pushJsonbValue(&st, WJB_KEY, &k);
+		push_key(&st, "points");
 		v.val.numeric = DatumGetNumeric(r[i].points);
 		pushJsonbValue(&st, WJB_VALUE, &v);
-		k.val.string.val = "reason";
-		k.val.string.len = 6;
-		pushJsonbValue(&st, WJB_KEY, &k);
+		push_key(&st, "reason");
 		v.type = jbvString;
 		v.val.string.val = (char *) r[i].reason;
 		v.val.string.len = (int) strlen(r[i].reason);
@@ -375,30 +510,56 @@ reasons_jsonb(Reason *r, int n)
 	return JsonbValueToJsonb(res);
 }
 
-/* Evaluates the tenant's scoring decision; no SQL runs between the cache lookup and the end. */
-static void
-score_inputs(const ScoringConfig *c, FeelValue *inputs, Datum *score, const char **grade, Jsonb **reasons)
+/* The compiled scoring decision of a tenant; no SQL may run between this and evaluate_score. */
+static ScoringPlan *
+resolve_scoring(const ScoringConfig *c, DmnCacheEntry **entry)
 {
 	DmnCacheEntry *e = dmn_cache_get(c->tenant_id, c->model_name, false);
 	int			d = dmn_find_decision(e->program, c->decision_name);
-	const DmnDecision *dec;
-	int			nrules;
-	int		   *matched;
-	int			nmatched = 0;
-	Reason	   *r;
-	FeelValue  *res;
-	CrmError	err;
 
 	if (d < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("scoring decision \"%s\" does not exist in model \"%s\"", c->decision_name, c->model_name),
 				 errhint("Fix crm.scoring_config for tenant " INT64_FORMAT ".", c->tenant_id)));
-	dec = &e->model->decisions[d];
-	nrules = dec->kind == DMN_EXPR_DECISION_TABLE ? dec->table.nrules : 0;
-	matched = palloc(sizeof(int) * (nrules + 1));
+	*entry = e;
+	return get_plan(e, d);
+}
+
+/* A matched rule's points: the cached constant, or the rule's output evaluated for these inputs. */
+static void
+rule_points(DmnCacheEntry *e, const ScoringPlan *plan, int rule, const FeelValue *inputs, Reason *r)
+{
+	const DmnDecision *dec = &e->model->decisions[plan->decision];
+	FeelValue  *pts;
+	CrmError	err;
+
+	if (plan->constant[rule])
+	{
+		r->points = plan->points[rule];
+		r->order = plan->points_order[rule];
+		return;
+	}
 	crm_error_clear(&err);
-	res = dmn_evaluate(e->program, d, inputs, matched, nrules, &nmatched, &err);
+	pts = dec->table.noutputs > 0 ? dmn_rule_output(e->program, plan->decision, rule, 0, inputs, &err) : NULL;
+	r->points = (pts && feel_kind(pts) == FEEL_NUMBER) ? dmn_feel_to_numeric(pts) : numeric_zero();
+	r->order = DatumGetFloat8(DirectFunctionCall1(numeric_float8, r->points));
+}
+
+/* Evaluates the scoring decision: score, grade and reasons (largest points first). */
+static void
+evaluate_score(DmnCacheEntry *e, const ScoringPlan *plan, const ScoringConfig *c, FeelValue *inputs,
+			   Datum *score, const char **grade, Jsonb **reasons)
+{
+	const DmnDecision *dec = &e->model->decisions[plan->decision];
+	int		   *matched = palloc(sizeof(int) * (plan->nrules + 1));
+	int			nmatched = 0;
+	Reason	   *r;
+	FeelValue  *res;
+	CrmError	err;
+
+	crm_error_clear(&err);
+	res = dmn_evaluate(e->program, plan->decision, inputs, matched, plan->nrules, &nmatched, &err);
 	if (res == NULL)
 		dmn_report(&err, c->model_name);
 	*score = score_value(res, c->decision_name);
@@ -406,13 +567,11 @@ score_inputs(const ScoringConfig *c, FeelValue *inputs, Datum *score, const char
 	r = palloc(sizeof(Reason) * (nmatched + 1));
 	for (int i = 0; i < nmatched; i++)
 	{
-		FeelValue  *pts = dec->table.noutputs > 0 ?
-			dmn_rule_output(e->program, d, matched[i], 0, inputs, &err) : NULL;
+		const char *note = dec->table.rules[matched[i]].annotation;
 
 		r[i].rule = matched[i] + 1;
-		r[i].points = (pts && feel_kind(pts) == FEEL_NUMBER) ? dmn_feel_to_numeric(pts) : numeric_zero();
-		r[i].reason = dec->table.rules[matched[i]].annotation ?
-			pstrdup(dec->table.rules[matched[i]].annotation) : psprintf("rule %d", matched[i] + 1);
+		rule_points(e, plan, matched[i], inputs, &r[i]);
+		r[i].reason = note ? note : psprintf("rule %d", matched[i] + 1);
 	}
 	*reasons = reasons_jsonb(r, nmatched);
 }
@@ -447,33 +606,58 @@ lead_attnums(FunctionCallInfo fcinfo, Relation rel)
 	return a;
 }
 
+/* One input the scoring program needs, from the lead row, its attributes or its behaviour. */
 static FeelValue *
-lead_inputs(HeapTuple tuple, TupleDesc desc, const LeadAttnums *a)
+lead_input(const InputSource *src, HeapTuple tuple, TupleDesc desc, const LeadAttnums *a,
+		   Jsonb *attrs, const Behaviour *b)
+{
+	bool		isnull = true;
+	Datum		d = (Datum) 0;
+	JsonbValue	buf;
+	JsonbValue *v;
+	text	   *t;
+
+	switch (src->kind)
+	{
+		case SRC_TEXT:
+			if (a->text_cols[src->index] > 0)
+				d = heap_getattr(tuple, a->text_cols[src->index], desc, &isnull);
+			if (isnull)
+				return feel_null();
+			t = DatumGetTextPP(d);
+			return feel_string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+		case SRC_NUMBER:
+			if (a->number_cols[src->index] > 0)
+				d = heap_getattr(tuple, a->number_cols[src->index], desc, &isnull);
+			return isnull ? feel_null() : number_from_int64(DatumGetInt64(d));
+		case SRC_BEHAVIOUR:
+			return behaviour_value(b, src->index);
+		case SRC_TOPICS:
+			return b->zero ? feel_string("", 0) : feel_string(b->topics, strlen(b->topics));
+		case SRC_ATTRIBUTES:
+			return attrs ? dmn_jsonb_to_feel(attrs) : feel_null();
+		case SRC_ATTRIBUTE_KEY:
+			if (attrs == NULL || !JB_ROOT_IS_OBJECT(attrs))
+				return feel_null();
+			v = getKeyJsonValueFromContainer(&attrs->root, src->name, strlen(src->name), &buf);
+			return v ? dmn_jsonb_value_to_feel(v) : feel_null();
+		case SRC_NONE:
+			break;
+	}
+	return feel_null();
+}
+
+/* The inputs of the scoring decision for one lead: only the names the program reads. */
+static FeelValue *
+lead_inputs(const ScoringPlan *plan, HeapTuple tuple, TupleDesc desc, const LeadAttnums *a, const Behaviour *b)
 {
 	FeelValue  *ctx = feel_context_new();
 	bool		isnull;
-	Datum		d;
+	Datum		d = heap_getattr(tuple, a->attributes, desc, &isnull);
+	Jsonb	   *attrs = isnull ? NULL : DatumGetJsonbP(d);
 
-	for (int i = 0; i < NTEXT; i++)
-	{
-		d = a->text_cols[i] > 0 ? heap_getattr(tuple, a->text_cols[i], desc, &isnull) : (isnull = true, 0);
-		if (isnull)
-			put(ctx, text_columns[i], feel_null());
-		else
-		{
-			text	   *t = DatumGetTextPP(d);
-
-			put(ctx, text_columns[i], feel_string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)));
-		}
-	}
-	for (int i = 0; i < NNUMBER; i++)
-	{
-		d = a->number_cols[i] > 0 ? heap_getattr(tuple, a->number_cols[i], desc, &isnull) : (isnull = true, 0);
-		put(ctx, number_columns[i], isnull ? feel_null() : number_from_int64(DatumGetInt64(d)));
-	}
-	d = heap_getattr(tuple, a->attributes, desc, &isnull);
-	if (!isnull)
-		put_attributes(ctx, DatumGetJsonbP(d), text_columns, NTEXT, true);
+	for (int i = 0; i < plan->ninputs; i++)
+		put(ctx, plan->inputs[i].name, lead_input(&plan->inputs[i], tuple, desc, a, attrs, b));
 	return ctx;
 }
 
@@ -488,7 +672,9 @@ crm_lead_score_trigger(PG_FUNCTION_ARGS)
 	TupleDesc	desc;
 	LeadAttnums *a;
 	ScoringConfig *c;
-	FeelValue  *inputs;
+	ScoringPlan *plan;
+	DmnCacheEntry *e;
+	Behaviour	b;
 	bool		isnull;
 	int64		tenant_id;
 	Datum		score;
@@ -510,16 +696,20 @@ crm_lead_score_trigger(PG_FUNCTION_ARGS)
 	if (!c->found || !c->active)
 		return PointerGetDatum(tuple);
 
-	inputs = lead_inputs(tuple, desc, a);
+	/* all SQL first (behaviour of an existing lead; a new lead has none) ... */
+	memset(&b, 0, sizeof(b));
+	b.zero = true;
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
-		put_behaviour(inputs, tenant_id, DatumGetInt64(heap_getattr(tuple, a->lead_id, desc, &isnull)), c);
-	else
-		put_behaviour_zero(inputs);
-	/* the behaviour query may have run invalidations: look the settings up again (cheap) */
-	c = get_config(tenant_id);
-	if (!c->found || !c->active)
-		return PointerGetDatum(tuple);
-	score_inputs(c, inputs, &score, &grade, &reasons);
+	{
+		read_behaviour(&b, tenant_id, DatumGetInt64(heap_getattr(tuple, a->lead_id, desc, &isnull)), c);
+		/* the query may have run invalidations: look the settings up again (cheap) */
+		c = get_config(tenant_id);
+		if (!c->found || !c->active)
+			return PointerGetDatum(tuple);
+	}
+	/* ... then the compiled model, used without running SQL */
+	plan = resolve_scoring(c, &e);
+	evaluate_score(e, plan, c, lead_inputs(plan, tuple, desc, a, &b), &score, &grade, &reasons);
 
 	cols[0] = a->score;
 	vals[0] = score;
@@ -541,6 +731,8 @@ crm_score(PG_FUNCTION_ARGS)
 	Jsonb	   *lead = PG_GETARG_JSONB_P(0);
 	int64		tenant_id = dmn_session_tenant();
 	ScoringConfig *c;
+	ScoringPlan *plan;
+	DmnCacheEntry *e;
 	FeelValue  *inputs;
 	JsonbValue	buf;
 	JsonbValue *attrs;
@@ -575,7 +767,8 @@ crm_score(PG_FUNCTION_ARGS)
 			(void) feel_context_entry(inputs, i, &taken[i]);
 		put_attributes(inputs, JsonbValueToJsonb(attrs), taken, n, false);
 	}
-	score_inputs(c, inputs, &vals[0], &grade, &reasons);
+	plan = resolve_scoring(c, &e);
+	evaluate_score(e, plan, c, inputs, &vals[0], &grade, &reasons);
 	vals[1] = CStringGetTextDatum(grade);
 	vals[2] = JsonbPGetDatum(reasons);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), vals, nulls)));

@@ -15,7 +15,7 @@ SELECT k, k % 5 AS col,
            WHEN 1 THEN pg_catalog.format('city = %L', (ARRAY['南京','苏州','杭州','宁波','无锡','常州','嘉兴','绍兴','扬州','温州'])[1 + (k / 5) % 10])
            WHEN 2 THEN pg_catalog.format('company_size = %L', (ARRAY['small','medium','large'])[1 + (k / 5) % 3])
            WHEN 3 THEN pg_catalog.format('beds >= %s', (k / 5) * 30)
-           ELSE pg_catalog.format('licence_on_file = %s', (k / 5) % 2 = 0)
+           ELSE pg_catalog.format('licence_on_file = %s', CASE WHEN (k / 5) % 2 = 0 THEN 'true' ELSE 'false' END)
        END AS pred
   FROM generate_series(1, 50) k;
 
