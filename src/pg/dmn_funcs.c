@@ -5,6 +5,7 @@
 #include "postgres.h"
 
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -121,14 +122,87 @@ no_such_decision(const DmnCacheEntry *e, const char *decision)
 			 errhint("The model's decisions are: %s.", names.data)));
 }
 
+/*
+ * Per call site (fn_extra): the model and decision last used there, valid
+ * while the backend cache has seen no invalidation since (same generation),
+ * so that repeated calls skip the name lookups.
+ */
+typedef struct DecideSite
+{
+	uint64		generation;
+	int64		tenant_id;
+	Oid			user_id;
+	text	   *model;			/* copies of the arguments, in fn_mcxt */
+	text	   *decision;
+	DmnCacheEntry *entry;
+	int			index;
+} DecideSite;
+
+static bool
+same_text(const text *a, const text *b)
+{
+	return a != NULL && VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
+		memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
+}
+
+static text *
+copy_text(MemoryContext cxt, const text *t)
+{
+	size_t		n = VARSIZE_ANY_EXHDR(t);
+	text	   *c = MemoryContextAlloc(cxt, VARHDRSZ + n);
+
+	SET_VARSIZE(c, VARHDRSZ + n);
+	memcpy(VARDATA(c), VARDATA_ANY(t), n);
+	return c;
+}
+
+/* The compiled model and decision index for these arguments. */
+static DmnCacheEntry *
+decide_target(FunctionCallInfo fcinfo, text *model, text *decision, int *index)
+{
+	DecideSite *site = fcinfo->flinfo->fn_extra;
+	int64		tenant_id = dmn_session_tenant();
+	Oid			user_id = GetUserId();
+	uint64		gen = dmn_cache_generation();
+	DmnCacheEntry *e;
+	char	   *name;
+
+	if (site != NULL && site->generation == gen && site->tenant_id == tenant_id && site->user_id == user_id &&
+		same_text(site->model, model) && same_text(site->decision, decision))
+	{
+		*index = site->index;
+		return site->entry;
+	}
+	name = text_to_cstring(model);
+	e = dmn_cache_get(tenant_id, name, false);
+	*index = dmn_find_decision(e->program, text_to_cstring(decision));
+	if (*index < 0)
+		no_such_decision(e, text_to_cstring(decision));
+	if (site == NULL)
+		site = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(DecideSite));
+	if (site->model)
+		pfree(site->model);
+	if (site->decision)
+		pfree(site->decision);
+	site->model = copy_text(fcinfo->flinfo->fn_mcxt, model);
+	site->decision = copy_text(fcinfo->flinfo->fn_mcxt, decision);
+	site->generation = dmn_cache_generation();
+	site->tenant_id = tenant_id;
+	site->user_id = user_id;
+	site->entry = e;
+	site->index = *index;
+	fcinfo->flinfo->fn_extra = site;
+	return e;
+}
+
 PG_FUNCTION_INFO_V1(crm_decide);
 
 /* crm.decide(model text, decision text, inputs jsonb) RETURNS jsonb */
 Datum
 crm_decide(PG_FUNCTION_ARGS)
 {
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	char	   *decision = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	text	   *model = PG_GETARG_TEXT_PP(0);
+	text	   *decision = PG_GETARG_TEXT_PP(1);
 	Jsonb	   *jb = PG_GETARG_JSONB_P(2);
 	FeelValue  *inputs;
 	FeelValue  *result;
@@ -139,16 +213,13 @@ crm_decide(PG_FUNCTION_ARGS)
 	if (!JB_ROOT_IS_OBJECT(jb))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("inputs of decision \"%s\" must be a JSON object", decision),
+				 errmsg("inputs of decision \"%s\" must be a JSON object", text_to_cstring(decision)),
 				 errhint("Pass the inputs keyed by input data name, e.g. '{\"Age\": 42}'.")));
 	inputs = dmn_jsonb_to_feel(jb);
-	e = dmn_cache_get(dmn_session_tenant(), name, false);
-	d = dmn_find_decision(e->program, decision);
-	if (d < 0)
-		no_such_decision(e, decision);
+	e = decide_target(fcinfo, model, decision, &d);
 	crm_error_clear(&err);
 	result = dmn_evaluate(e->program, d, inputs, NULL, 0, NULL, &err);
 	if (result == NULL)
-		dmn_report(&err, name);
+		dmn_report(&err, e->name);
 	PG_RETURN_JSONB_P(dmn_feel_to_jsonb(result, "the decision's result"));
 }
