@@ -46,6 +46,7 @@ typedef struct ScoringConfig
 	Datum		grade_min[3];	/* A, B, C thresholds (numeric) */
 	Datum		window;			/* interval */
 	Datum		large_purchase_min; /* numeric */
+	int			max_reasons;
 } ScoringConfig;
 
 static MemoryContext config_cxt = NULL;
@@ -100,7 +101,7 @@ load_config(ScoringConfig *c, int64 tenant_id)
 	vals[0] = Int64GetDatum(tenant_id);
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT model_name, decision_name, grade_a_min, grade_b_min, grade_c_min, "
-							  "event_window, large_purchase_min, active FROM crm.scoring_config WHERE tenant_id = $1",
+							  "event_window, large_purchase_min, active, max_reasons FROM crm.scoring_config WHERE tenant_id = $1",
 							  1, types, vals, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "reading crm.scoring_config failed");
 	if (SPI_processed == 1)
@@ -116,6 +117,7 @@ load_config(ScoringConfig *c, int64 tenant_id)
 		c->window = copy_datum(SPI_getbinval(t, desc, 6, &isnull), false, sizeof(Interval));
 		c->large_purchase_min = copy_datum(SPI_getbinval(t, desc, 7, &isnull), false, -1);
 		c->active = DatumGetBool(SPI_getbinval(t, desc, 8, &isnull));
+		c->max_reasons = DatumGetInt32(SPI_getbinval(t, desc, 9, &isnull));
 		MemoryContextSwitchTo(old);
 	}
 	SPI_finish();
@@ -479,13 +481,16 @@ push_key(JsonbParseState **st, const char *key)
 	pushJsonbValue(st, WJB_KEY, &k);
 }
 
+/* The reasons, largest points first (ties in rule order), at most max of them. */
 static Jsonb *
-reasons_jsonb(Reason *r, int n)
+reasons_jsonb(Reason *r, int n, int max)
 {
 	JsonbParseState *st = NULL;
 	JsonbValue *res;
 
 	qsort(r, n, sizeof(Reason), reason_cmp);
+	if (n > max)
+		n = max;
 	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
 	for (int i = 0; i < n; i++)
 	{
@@ -573,7 +578,7 @@ evaluate_score(DmnCacheEntry *e, const ScoringPlan *plan, const ScoringConfig *c
 		rule_points(e, plan, matched[i], inputs, &r[i]);
 		r[i].reason = note ? note : psprintf("rule %d", matched[i] + 1);
 	}
-	*reasons = reasons_jsonb(r, nmatched);
+	*reasons = reasons_jsonb(r, nmatched, c->max_reasons);
 }
 
 /* ---------------------------------------------------------------- trigger */

@@ -15,6 +15,7 @@ CREATE TABLE crm.scoring_config (
     grade_c_min        numeric     NOT NULL DEFAULT 20,
     event_window       interval    NOT NULL DEFAULT '90 days' CHECK (event_window > '0'::interval),
     large_purchase_min numeric     NOT NULL DEFAULT 5000 CHECK (large_purchase_min >= 0),
+    max_reasons        integer     NOT NULL DEFAULT 5 CHECK (max_reasons BETWEEN 0 AND 1000),
     active             boolean     NOT NULL DEFAULT true,
     updated_at         timestamptz NOT NULL DEFAULT pg_catalog.now(),
     PRIMARY KEY (tenant_id),
@@ -28,6 +29,7 @@ COMMENT ON COLUMN crm.scoring_config.grade_b_min IS 'Score from which a lead is 
 COMMENT ON COLUMN crm.scoring_config.grade_c_min IS 'Score from which a lead is grade C; below it D.';
 COMMENT ON COLUMN crm.scoring_config.event_window IS 'Behaviour events older than this do not count (default 90 days).';
 COMMENT ON COLUMN crm.scoring_config.large_purchase_min IS 'A purchase event of at least this amount counts in large_purchases (default 5000).';
+COMMENT ON COLUMN crm.scoring_config.max_reasons IS 'How many reasons (largest points first) a lead keeps in score_reasons; default 5, the "top reasons" a rep reads.';
 COMMENT ON COLUMN crm.scoring_config.active IS 'False pauses scoring: leads keep their last score.';
 CREATE TRIGGER scoring_config_touch BEFORE UPDATE ON crm.scoring_config
     FOR EACH ROW EXECUTE FUNCTION crm.touch_updated_at();

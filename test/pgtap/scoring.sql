@@ -1,6 +1,6 @@
 -- Lead scoring: trigger, grades, reasons, events, crm.score, tenants, privileges.
 BEGIN;
-SELECT plan(22);
+SELECT plan(23);
 
 SELECT lives_ok($i$SELECT crm.dmn_import($$<definitions xmlns="https://www.omg.org/spec/DMN/20230324/MODEL/" name="score" namespace="x">
   <inputData id="i_s" name="source"><variable name="source" typeRef="string"/></inputData>
@@ -36,6 +36,11 @@ SELECT is((SELECT score_reasons FROM crm.lead WHERE external_ref = 't1'),
           '[{"rule": 2, "points": 40, "reason": "big hospital"}, {"rule": 1, "points": 10, "reason": "referral"}]'::jsonb,
           'reasons: matched rules with their points, largest first');
 SELECT ok((SELECT scored_at IS NOT NULL FROM crm.lead WHERE external_ref = 't1'), 'scored_at is set');
+UPDATE crm.scoring_config SET max_reasons = 1;
+UPDATE crm.lead SET scored_at = NULL WHERE external_ref = 't1';
+SELECT is((SELECT score_reasons FROM crm.lead WHERE external_ref = 't1'),
+          '[{"rule": 2, "points": 40, "reason": "big hospital"}]'::jsonb, 'max_reasons keeps the top reasons only');
+UPDATE crm.scoring_config SET max_reasons = 5;
 
 -- events
 INSERT INTO crm.lead_event (lead_id, kind, amount) SELECT lead_id, 'purchase', 9000 FROM crm.lead WHERE external_ref = 't3';
