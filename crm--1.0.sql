@@ -675,8 +675,11 @@ BEGIN
                       HINT = 'Create the decision in crm.dmn_decision first; crm.dmn_decision_id(model, decision) finds its id.';
         END IF;
     END IF;
+    -- editors of one model take turns (the row lock lasts until commit), so that the check at commit
+    -- sees every concurrent edit and two edits that are fine alone cannot combine into a broken model
     SELECT m.is_current, m.name, m.version INTO current_ok, mname, mversion FROM crm.dmn_model m
-     WHERE m.tenant_id = NEW.tenant_id AND m.model_id = NEW.model_id;
+     WHERE m.tenant_id = NEW.tenant_id AND m.model_id = NEW.model_id
+       FOR UPDATE;
     IF FOUND AND NOT current_ok THEN
         RAISE EXCEPTION 'version % of decision model "%" is not the current version and cannot change', mversion, mname
             USING ERRCODE = '55000',
