@@ -229,6 +229,8 @@ typedef struct FeelEnv
 } FeelEnv;
 
 extern FeelValue feel_eval(FeelEnv *env, const FeelNode *n);
+/* Three-valued comparison (FEEL_CMP_* op): 1 true, 0 false, -1 null. */
+extern int	feel_compare3(int op, const FeelValue *a, const FeelValue *b);
 /* Unary test against the value in the input slot: 1 matches, 0 not, -1 null. */
 extern int	feel_test(FeelEnv *env, const FeelNode *n);
 extern FeelValue feel_call_builtin(FeelEnv *env, int id, FeelValue *args, int nargs);
