@@ -213,6 +213,8 @@ extern int	feel_char_pos(const char *text, size_t off);
 extern int	feel_builtin_find(const char *name, size_t len);
 extern const char *const *feel_builtin_names(int *n);
 extern bool feel_builtin_arity_ok(int id, int nargs);
+/* Position of a named parameter of a built-in, or -1. */
+extern int	feel_builtin_param(int id, const char *name, size_t len);
 /* False for now() and today(): not folded at compile time. */
 extern bool feel_builtin_pure(int id);
 extern const char *feel_builtin_name(int id);
