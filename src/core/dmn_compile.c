@@ -296,6 +296,7 @@ compile_rules(Compiler *c, DmnCDecision *d, const DmnDecisionTable *t)
 			if (rule->tests[i]->kind == FU_ANY)
 				rule->tests[i] = NULL;
 		}
+		dmn_build_checks(&c->p->arena, rule, t->ninputs);
 		for (int o = 0; o < t->noutputs; o++)
 		{
 			const char *txt = t->rules[r].output_entries[o];
@@ -374,6 +375,12 @@ dmn_compile(const DmnModel *model, CrmError *err)
 		if (i >= model->ninputs && i < model->ninputs + model->ndecisions)
 			continue;
 		p->inputs[k].name = p->globals[i].name;
+		{
+			char		what[160];
+
+			snprintf(what, sizeof(what), "input \"%.120s\"", p->globals[i].name);
+			p->inputs[k].what = pstr(p, what);
+		}
 		p->inputs[k].slot = i;
 		p->inputs[k].type = dmn_resolve_type(p, i < model->ninputs ? model->inputs[i].type_ref : NULL);
 		k++;
@@ -396,6 +403,7 @@ dmn_compile(const DmnModel *model, CrmError *err)
 	p->slots = crm_arena_alloc(&p->arena, sizeof(FeelValue) * p->nslots);
 	p->inbuf = crm_arena_alloc(&p->arena, sizeof(FeelValue) * (p->max_inputs + 1));
 	p->hits = crm_arena_alloc(&p->arena, sizeof(int) * (p->max_rules + 1));
+	p->outs = crm_arena_alloc(&p->arena, sizeof(FeelValue) * (p->max_rules + 1));
 	return p;
 fail:
 	dmn_program_free(p);

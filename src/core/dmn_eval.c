@@ -45,12 +45,11 @@ bind_inputs(DmnProgram *p, const FeelValue *inputs, CrmError *err)
 	for (int i = 0; i < p->ninputs; i++)
 	{
 		const FeelValue *v = lookup_input(inputs, p->inputs[i].name);
-		char		what[160];
 
 		if (v == NULL)
 			continue;
-		snprintf(what, sizeof(what), "input \"%.120s\"", p->inputs[i].name);
-		if (!dmn_coerce(p, &p->inputs[i].type, v, &p->slots[p->inputs[i].slot], true, what, err))
+		if (!dmn_coerce(p, &p->inputs[i].type, v, &p->slots[p->inputs[i].slot], true,
+						p->inputs[i].what, err))
 			return false;
 	}
 	return true;
@@ -104,17 +103,7 @@ match_rules(DmnProgram *p, FeelEnv *env, const DmnCDecision *d)
 	}
 	for (int r = 0; r < d->nrules; r++)
 	{
-		FeelNode  **tests = d->rules[r].tests;
-		bool		hit = true;
-
-		for (int i = 0; i < d->ninputs && hit; i++)
-		{
-			if (tests[i] == NULL)
-				continue;
-			p->slots[p->input_slot] = p->inbuf[i];
-			hit = feel_test(env, tests[i]) == 1;
-		}
-		if (hit)
+		if (dmn_rule_matches(env, &d->rules[r], p->inbuf))
 		{
 			p->hits[nhits++] = r;
 			if (d->hit_policy == DMN_HIT_FIRST)
@@ -216,7 +205,7 @@ aggregate(DmnProgram *p, const DmnCDecision *d, const FeelValue *vals, int n)
 static bool
 combine(DmnProgram *p, FeelEnv *env, const DmnCDecision *d, int nhits, FeelValue *out, CrmError *err)
 {
-	FeelValue  *vals = crm_arena_alloc(&p->eval_arena, sizeof(FeelValue) * nhits);
+	FeelValue  *vals = p->outs;
 	int			best = 0;
 
 	for (int i = 0; i < nhits; i++)

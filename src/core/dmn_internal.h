@@ -34,8 +34,26 @@ typedef struct DmnCOutput
 	FeelNode   *default_expr;	/* NULL when there is no default */
 } DmnCOutput;
 
+/* A rule's input test flattened for fast matching (see dmn_checks.c). */
+typedef enum DmnCheckKind
+{
+	CK_GENERIC = 0, CK_CMP, CK_RANGE, CK_EQ, CK_IN
+} DmnCheckKind;
+
+typedef struct DmnCheck
+{
+	uint8_t		kind;
+	uint8_t		op;
+	int16_t		col;			/* input column */
+	int32_t		nvals;
+	const FeelValue *vals;		/* constants: CK_CMP [0], CK_RANGE [0..1], CK_EQ [0], CK_IN [0..n) */
+	const FeelNode *node;		/* CK_GENERIC: the unary tests */
+} DmnCheck;
+
 typedef struct DmnCRule
 {
+	int			ncheck;			/* tests other than "-" */
+	DmnCheck   *checks;
 	FeelNode  **tests;			/* ninputs; NULL = "-" */
 	FeelNode  **outputs;		/* noutputs */
 } DmnCRule;
@@ -65,6 +83,7 @@ typedef struct DmnCDecision
 typedef struct DmnCInputData
 {
 	const char *name;
+	const char *what;			/* "input \"name\"" for messages */
 	DmnType		type;
 	int			slot;
 } DmnCInputData;
@@ -87,6 +106,7 @@ struct DmnProgram
 	FeelValue  *slots;			/* evaluation frame */
 	FeelValue  *inbuf;			/* decision table input values */
 	int		   *hits;			/* matched rule indexes */
+	FeelValue  *outs;			/* output values of the matched rules */
 	int			max_inputs;
 	int			max_rules;
 	CrmArena	eval_arena;		/* temporaries of one evaluation */
@@ -98,6 +118,10 @@ extern DmnType dmn_resolve_type(const DmnProgram *p, const char *type_ref);
 extern bool dmn_coerce(DmnProgram *p, const DmnType *t, const FeelValue *in, FeelValue *out,
 					   bool strict, const char *what, CrmError *err);
 extern DmnItemDef *dmn_copy_items(CrmArena *a, const DmnItemDef *src, int n);
+
+/* dmn_checks.c */
+extern void dmn_build_checks(CrmArena *a, DmnCRule *rule, int ninputs);
+extern bool dmn_rule_matches(FeelEnv *env, const DmnCRule *rule, const FeelValue *inputs);
 
 /* dmn_order.c */
 extern bool dmn_order_decisions(DmnProgram *p, const DmnModel *m, CrmError *err);

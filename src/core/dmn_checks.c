@@ -1,0 +1,133 @@
+/*
+ * dmn_checks.c - decision table input tests flattened for matching.
+ *
+ * Most cells are a comparison with a constant ("< 18"), a range of constants
+ * ("[10..20)"), a constant or a list of constants ("\"web\", \"wechat\"").
+ * Those become DmnChecks holding the constants in one array, matched without
+ * walking the FEEL tree; anything else keeps its tree (CK_GENERIC).  A rule
+ * stores only its non-"-" tests, contiguously.
+ */
+#include <string.h>
+
+#include "dmn_internal.h"
+
+static bool
+scalar_const(const FeelNode *n)
+{
+	return n->kind == FU_EXPR && n->op == 0 && n->kids[0]->kind == FN_CONST &&
+		(n->kids[0]->val.kind == FEEL_STRING || n->kids[0]->val.kind == FEEL_NUMBER);
+}
+
+static void
+build_check(CrmArena *a, DmnCheck *ck, const FeelNode *t)
+{
+	ck->kind = CK_GENERIC;
+	ck->node = t;
+	if (t->kind == FU_CMP && t->kids[0]->kind == FN_CONST)
+	{
+		ck->kind = CK_CMP;
+		ck->op = (uint8_t) t->op;
+		ck->vals = &t->kids[0]->val;
+		ck->nvals = 1;
+	}
+	else if (t->kind == FU_RANGE && t->kids[0]->kind == FN_CONST && t->kids[1]->kind == FN_CONST)
+	{
+		FeelValue  *v = crm_arena_alloc(a, sizeof(FeelValue) * 2);
+
+		v[0] = t->kids[0]->val;
+		v[1] = t->kids[1]->val;
+		ck->kind = CK_RANGE;
+		ck->op = (uint8_t) t->op;
+		ck->vals = v;
+		ck->nvals = 2;
+	}
+	else if (scalar_const(t))
+	{
+		ck->kind = CK_EQ;
+		ck->vals = &t->kids[0]->val;
+		ck->nvals = 1;
+	}
+	else if (t->kind == FU_LIST)
+	{
+		FeelValue  *v;
+
+		for (int i = 0; i < t->nkids; i++)
+			if (!scalar_const(t->kids[i]))
+				return;
+		v = crm_arena_alloc(a, sizeof(FeelValue) * t->nkids);
+		for (int i = 0; i < t->nkids; i++)
+			v[i] = t->kids[i]->kids[0]->val;
+		ck->kind = CK_IN;
+		ck->vals = v;
+		ck->nvals = t->nkids;
+	}
+}
+
+void
+dmn_build_checks(CrmArena *a, DmnCRule *rule, int ninputs)
+{
+	int			n = 0;
+
+	for (int i = 0; i < ninputs; i++)
+		n += rule->tests[i] != NULL;
+	rule->ncheck = n;
+	rule->checks = crm_arena_alloc(a, sizeof(DmnCheck) * (n > 0 ? n : 1));
+	n = 0;
+	for (int i = 0; i < ninputs; i++)
+	{
+		if (rule->tests[i] == NULL)
+			continue;
+		memset(&rule->checks[n], 0, sizeof(DmnCheck));
+		rule->checks[n].col = (int16_t) i;
+		build_check(a, &rule->checks[n++], rule->tests[i]);
+	}
+}
+
+/* Equality with a string or number constant (anything else never equals it). */
+static inline bool
+equals_const(const FeelValue *in, const FeelValue *c)
+{
+	if (in->kind != c->kind)
+		return false;
+	if (c->kind == FEEL_STRING)
+		return in->u.str.len == c->u.str.len &&
+			(c->u.str.len == 0 || (in->u.str.s[0] == c->u.str.s[0] &&
+								   memcmp(in->u.str.s, c->u.str.s, c->u.str.len) == 0));
+	return feel_dec_cmp(&in->u.num, &c->u.num) == 0;
+}
+
+static inline bool
+check(FeelEnv *env, const DmnCheck *ck, const FeelValue *in)
+{
+	switch (ck->kind)
+	{
+		case CK_CMP:
+			return feel_compare3(ck->op, in, &ck->vals[0]) == 1;
+		case CK_RANGE:
+			return feel_compare3((ck->op & 1) ? FEEL_CMP_GT : FEEL_CMP_GE, in, &ck->vals[0]) == 1 &&
+				feel_compare3((ck->op & 2) ? FEEL_CMP_LT : FEEL_CMP_LE, in, &ck->vals[1]) == 1;
+		case CK_EQ:
+			return equals_const(in, &ck->vals[0]);
+		case CK_IN:
+			for (int i = 0; i < ck->nvals; i++)
+				if (equals_const(in, &ck->vals[i]))
+					return true;
+			return false;
+		default:
+			env->slots[env->in_slot] = *in;
+			return feel_test(env, ck->node) == 1;
+	}
+}
+
+bool
+dmn_rule_matches(FeelEnv *env, const DmnCRule *rule, const FeelValue *inputs)
+{
+	for (int i = 0; i < rule->ncheck; i++)
+	{
+		const DmnCheck *ck = &rule->checks[i];
+
+		if (!check(env, ck, &inputs[ck->col]))
+			return false;
+	}
+	return true;
+}
