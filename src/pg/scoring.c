@@ -13,9 +13,12 @@
  *                  downloads, visits, events, purchase_total, purchase_max,
  *                  large_purchases (purchases >= large_purchase_min),
  *                  question_topics (distinct topics, comma-separated)
- * The score is the decision's number (COLLECT SUM of points), the grade
- * comes from the tenant's thresholds, the reasons are the matched rules'
- * annotations with their points (first output), largest first.
+ * Only the inputs the compiled program reads are built for each lead (see
+ * ScoringPlan).  The score is the decision's number (COLLECT SUM of points),
+ * the grade comes from the tenant's thresholds, the reasons are the matched
+ * rules' annotations with their points (first output), largest first, at
+ * most max_reasons of them.  No SQL runs per inserted lead; an updated lead
+ * costs one indexed aggregate over its events.
  */
 #include "postgres.h"
 
@@ -174,9 +177,9 @@ number_from_numeric(Datum d)
 	return feel_number_from_text(s, &err);
 }
 
-/* Puts every key of an attributes object at the top level (unless taken) and the object itself. */
+/* Puts every key of an attributes object at the top level, unless taken. */
 static void
-put_attributes(FeelValue *ctx, Jsonb *attrs, const char *const *taken, int ntaken, bool whole)
+put_attributes(FeelValue *ctx, Jsonb *attrs, const char *const *taken, int ntaken)
 {
 	JsonbIterator *it;
 	JsonbIteratorToken tok;
@@ -199,8 +202,6 @@ put_attributes(FeelValue *ctx, Jsonb *attrs, const char *const *taken, int ntake
 		if (!clash && strcmp(key, "attributes") != 0)
 			put(ctx, key, dmn_jsonb_value_to_feel(&v));
 	}
-	if (whole)
-		put(ctx, "attributes", dmn_jsonb_to_feel(attrs));
 }
 
 static const char *const behaviour_names[] = {
@@ -770,7 +771,7 @@ crm_score(PG_FUNCTION_ARGS)
 
 		for (int i = 0; i < n; i++)
 			(void) feel_context_entry(inputs, i, &taken[i]);
-		put_attributes(inputs, JsonbValueToJsonb(attrs), taken, n, false);
+		put_attributes(inputs, JsonbValueToJsonb(attrs), taken, n);
 	}
 	plan = resolve_scoring(c, &e);
 	evaluate_score(e, plan, c, inputs, &vals[0], &grade, &reasons);
