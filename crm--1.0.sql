@@ -666,6 +666,10 @@ DECLARE
     mname text;
     mversion integer;
 BEGIN
+    -- pg_dump and pg_restore run with row_security = off: restored rows are taken as dumped
+    IF pg_catalog.current_setting('row_security') = 'off' THEN
+        RETURN NEW;
+    END IF;
     IF TG_TABLE_NAME IN ('dmn_input', 'dmn_output', 'dmn_rule', 'dmn_requirement') AND NEW.model_id IS NULL THEN
         SELECT d.model_id INTO NEW.model_id FROM crm.dmn_decision d
          WHERE d.tenant_id = NEW.tenant_id AND d.decision_id = NEW.decision_id;
@@ -688,7 +692,7 @@ BEGIN
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION crm.dmn_child_guard() IS 'Trigger: fills model_id of decision parts from decision_id and refuses changes to non-current model versions.';
+COMMENT ON FUNCTION crm.dmn_child_guard() IS 'Trigger: fills model_id of decision parts from decision_id and refuses changes to non-current model versions (not with row_security = off, as pg_restore runs, so that every version restores).';
 
 CREATE FUNCTION crm.dmn_model_guard() RETURNS trigger
     LANGUAGE plpgsql
@@ -730,7 +734,7 @@ CREATE TRIGGER dmn_guard BEFORE INSERT OR UPDATE ON crm.dmn_requirement
 CREATE FUNCTION crm.dmn_validate_trigger() RETURNS trigger
     AS 'MODULE_PATHNAME', 'crm_dmn_validate_trigger'
     LANGUAGE C;
-COMMENT ON FUNCTION crm.dmn_validate_trigger() IS 'Constraint trigger: compiles the changed model (once per model and transaction) and rejects it with the engine''s error (decision, rule, column, position).';
+COMMENT ON FUNCTION crm.dmn_validate_trigger() IS 'Constraint trigger: compiles the changed model (once per model and transaction) and rejects it with the engine''s error (decision, rule, column, position). Skipped with row_security = off (pg_restore loads tables one by one).';
 
 CREATE CONSTRAINT TRIGGER dmn_validate AFTER INSERT OR UPDATE ON crm.dmn_model
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION crm.dmn_validate_trigger();
@@ -1033,6 +1037,9 @@ CREATE FUNCTION crm.lead_event_rescore() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF pg_catalog.current_setting('row_security') = 'off' THEN
+        RETURN NULL;                    -- pg_restore: leads come back with their dumped scores
+    END IF;
     UPDATE crm.lead l SET scored_at = NULL
      WHERE (l.tenant_id, l.lead_id) IN (SELECT DISTINCT e.tenant_id, e.lead_id FROM new_events e);
     RETURN NULL;

@@ -1,6 +1,7 @@
 -- Decision models: SQL authoring, every hit policy through crm.decide, null semantics, requirement
 -- graphs, versions, validation errors.
 \set VERBOSITY default
+\set SHOW_CONTEXT never
 SET client_min_messages = warning;
 
 -- ---------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 -- Lead scoring: the trigger lead_10_score, grades, reasons, behaviour events, crm.score, re-scoring.
 \set VERBOSITY default
+\set SHOW_CONTEXT never
 SET client_min_messages = warning;
 
 -- a scoring model authored in SQL: COLLECT SUM of points
@@ -93,6 +94,7 @@ UPDATE crm.scoring_config SET decision_name = 'points';
 \set VERBOSITY terse
 UPDATE crm.scoring_config SET grade_b_min = 99;   -- thresholds must descend from A to C
 \set VERBOSITY default
+\set SHOW_CONTEXT never
 SELECT count(*) AS leads_l9 FROM crm.lead WHERE external_ref = 'L9';
 
 -- the trigger's name orders it before the dispatch triggers (lead_20_*)

@@ -200,6 +200,10 @@ DECLARE
     mname text;
     mversion integer;
 BEGIN
+    -- pg_dump and pg_restore run with row_security = off: restored rows are taken as dumped
+    IF pg_catalog.current_setting('row_security') = 'off' THEN
+        RETURN NEW;
+    END IF;
     IF TG_TABLE_NAME IN ('dmn_input', 'dmn_output', 'dmn_rule', 'dmn_requirement') AND NEW.model_id IS NULL THEN
         SELECT d.model_id INTO NEW.model_id FROM crm.dmn_decision d
          WHERE d.tenant_id = NEW.tenant_id AND d.decision_id = NEW.decision_id;
@@ -222,7 +226,7 @@ BEGIN
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION crm.dmn_child_guard() IS 'Trigger: fills model_id of decision parts from decision_id and refuses changes to non-current model versions.';
+COMMENT ON FUNCTION crm.dmn_child_guard() IS 'Trigger: fills model_id of decision parts from decision_id and refuses changes to non-current model versions (not with row_security = off, as pg_restore runs, so that every version restores).';
 
 CREATE FUNCTION crm.dmn_model_guard() RETURNS trigger
     LANGUAGE plpgsql
@@ -264,7 +268,7 @@ CREATE TRIGGER dmn_guard BEFORE INSERT OR UPDATE ON crm.dmn_requirement
 CREATE FUNCTION crm.dmn_validate_trigger() RETURNS trigger
     AS 'MODULE_PATHNAME', 'crm_dmn_validate_trigger'
     LANGUAGE C;
-COMMENT ON FUNCTION crm.dmn_validate_trigger() IS 'Constraint trigger: compiles the changed model (once per model and transaction) and rejects it with the engine''s error (decision, rule, column, position).';
+COMMENT ON FUNCTION crm.dmn_validate_trigger() IS 'Constraint trigger: compiles the changed model (once per model and transaction) and rejects it with the engine''s error (decision, rule, column, position). Skipped with row_security = off (pg_restore loads tables one by one).';
 
 CREATE CONSTRAINT TRIGGER dmn_validate AFTER INSERT OR UPDATE ON crm.dmn_model
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION crm.dmn_validate_trigger();
