@@ -187,7 +187,7 @@ resolve_name(FeelParser *p, const FeelToken *t)
 	{
 		n = fp_node(p, FN_FIELD, t, 0);
 		n->slot = p->item_slot;
-		n->name.s = s;
+		n->name.s = crm_arena_strdup(p->arena, s, len);	/* the program outlives the text */
 		n->name.len = len;
 		p->uses_item++;
 		return n;
