@@ -83,15 +83,26 @@ BEGIN
     IF pg_catalog.current_setting('row_security') = 'off' THEN
         RETURN NULL;                    -- pg_restore: leads come back with their dumped scores
     END IF;
-    UPDATE crm.lead l SET scored_at = NULL
-     WHERE (l.tenant_id, l.lead_id) IN (SELECT DISTINCT e.tenant_id, e.lead_id FROM new_events e);
+    IF TG_OP = 'DELETE' THEN
+        UPDATE crm.lead l SET scored_at = NULL
+         WHERE (l.tenant_id, l.lead_id) IN (SELECT DISTINCT e.tenant_id, e.lead_id FROM old_events e);
+    ELSE
+        UPDATE crm.lead l SET scored_at = NULL
+         WHERE (l.tenant_id, l.lead_id) IN (SELECT DISTINCT e.tenant_id, e.lead_id FROM new_events e);
+    END IF;
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION crm.lead_event_rescore() IS 'Statement trigger: re-scores the leads that received behaviour events (runs as owner so reps who log events need no UPDATE right on scores).';
+COMMENT ON FUNCTION crm.lead_event_rescore() IS 'Statement trigger: re-scores the leads whose behaviour events were added, changed or deleted, once per lead (runs as owner so reps who log events need no UPDATE right on scores).';
 REVOKE ALL ON FUNCTION crm.lead_event_rescore() FROM PUBLIC;
 CREATE TRIGGER lead_event_rescore AFTER INSERT ON crm.lead_event
     REFERENCING NEW TABLE AS new_events
+    FOR EACH STATEMENT EXECUTE FUNCTION crm.lead_event_rescore();
+CREATE TRIGGER lead_event_rescore_update AFTER UPDATE ON crm.lead_event
+    REFERENCING NEW TABLE AS new_events
+    FOR EACH STATEMENT EXECUTE FUNCTION crm.lead_event_rescore();
+CREATE TRIGGER lead_event_rescore_delete AFTER DELETE ON crm.lead_event
+    REFERENCING OLD TABLE AS old_events
     FOR EACH STATEMENT EXECUTE FUNCTION crm.lead_event_rescore();
 
 CREATE FUNCTION crm.rescore_leads(batch_size integer DEFAULT 1000, after_lead_id bigint DEFAULT 0)
