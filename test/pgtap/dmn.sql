@@ -1,7 +1,7 @@
 -- Decision engine through SQL: hit policies, null semantics, errors with SQLSTATEs, authoring,
 -- versions, tenants and privileges.
 BEGIN;
-SELECT plan(42);
+SELECT plan(45);
 
 SELECT lives_ok($i$SELECT crm.dmn_import($$<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" name="tap" namespace="https://example.com/tap">
   <inputData id="i_n" name="n"><variable name="n" typeRef="number"/></inputData>
@@ -131,6 +131,14 @@ SET ROLE tap_dmn_rep;
 SELECT is(crm.decide('tap', 'unique', '{"n": 3}'), '"tiny"', 'a rep may evaluate decisions');
 SELECT throws_ok($$SELECT crm.dmn_import('<x/>')$$, '42501', NULL, 'a rep may not import models');
 SELECT throws_ok($$DELETE FROM crm.dmn_rule$$, '42501', NULL, 'a rep may not change rules');
+RESET ROLE;
+CREATE ROLE tap_dmn_admin LOGIN IN ROLE crm_admin;
+SET ROLE tap_dmn_admin;
+SELECT lives_ok($$SELECT crm.dmn_new_version('tap')$$, 'an admin starts a new version');
+SELECT lives_ok($$UPDATE crm.dmn_rule SET output_entries = ARRAY['"petite"']
+                   WHERE decision_id = crm.dmn_decision_id('tap', 'unique') AND position = 2;
+                  SET CONSTRAINTS ALL IMMEDIATE$$, 'and edits its rules in SQL');
+SELECT is(crm.decide('tap', 'unique', '{"n": 3}'), '"petite"', 'which decide uses at once');
 RESET ROLE;
 SET crm.tenant_id = 2;
 SELECT throws_ok($$SELECT crm.decide('tap', 'unique', '{"n": 3}')$$, '42704', NULL, 'another tenant does not see the model');
