@@ -318,6 +318,7 @@ typedef struct ScoringPlan
 	bool	   *constant;
 	Datum	   *points;
 	double	   *points_order;
+	Datum	   *rule_number;	/* 1-based rule numbers as numeric, for the reasons */
 } ScoringPlan;
 
 static int
@@ -398,6 +399,9 @@ get_plan(DmnCacheEntry *e, int d)
 	plan->constant = palloc0(sizeof(bool) * (plan->nrules + 1));
 	plan->points = palloc0(sizeof(Datum) * (plan->nrules + 1));
 	plan->points_order = palloc0(sizeof(double) * (plan->nrules + 1));
+	plan->rule_number = palloc0(sizeof(Datum) * (plan->nrules + 1));
+	for (int r = 0; r < plan->nrules; r++)
+		plan->rule_number[r] = DirectFunctionCall1(int4_numeric, Int32GetDatum(r + 1));
 	for (int r = 0; r < plan->nrules && dec->table.noutputs > 0; r++)
 	{
 		plan->constant[r] = constant_points(dec->table.rules[r].output_entries[0], &plan->points[r]);
@@ -414,6 +418,7 @@ get_plan(DmnCacheEntry *e, int d)
 typedef struct Reason
 {
 	int			rule;
+	Datum		number;			/* rule as numeric */
 	double		order;			/* points, for sorting */
 	Datum		points;			/* numeric */
 	const char *reason;
@@ -501,7 +506,7 @@ reasons_jsonb(Reason *r, int n, int max)
 		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
 		push_key(&st, "rule");
 		v.type = jbvNumeric;
-		v.val.numeric = DatumGetNumeric(DirectFunctionCall1(int4_numeric, Int32GetDatum(r[i].rule)));
+		v.val.numeric = DatumGetNumeric(r[i].number);
 		pushJsonbValue(&st, WJB_VALUE, &v);
 		push_key(&st, "points");
 		v.val.numeric = DatumGetNumeric(r[i].points);
@@ -577,6 +582,7 @@ evaluate_score(DmnCacheEntry *e, const ScoringPlan *plan, const ScoringConfig *c
 		const char *note = dec->table.rules[matched[i]].annotation;
 
 		r[i].rule = matched[i] + 1;
+		r[i].number = plan->rule_number[matched[i]];
 		rule_points(e, plan, matched[i], inputs, &r[i]);
 		r[i].reason = note ? note : psprintf("rule %d", matched[i] + 1);
 	}
