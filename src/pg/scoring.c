@@ -255,7 +255,12 @@ read_behaviour(Behaviour *b, int64 tenant_id, int64 lead_id, const ScoringConfig
 	vals[1] = Int64GetDatum(lead_id);
 	vals[2] = c->window;
 	vals[3] = c->large_purchase_min;
-	if (SPI_execute_plan(behaviour_plan, vals, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	/*
+	 * Not read-only: in READ COMMITTED that takes a fresh snapshot, so a
+	 * re-score that waited for another session's lock on this lead counts
+	 * the events that session committed (test/isolation/specs/scoring_events).
+	 */
+	if (SPI_execute_plan(behaviour_plan, vals, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "behaviour query failed");
 	/* the values go into the caller's context, not SPI's (freed by SPI_finish) */
 	MemoryContextSwitchTo(mine);
