@@ -41,6 +41,13 @@ build_check(CrmArena *a, DmnCheck *ck, const FeelNode *t)
 		ck->vals = v;
 		ck->nvals = 2;
 	}
+	else if (t->kind == FU_EXPR && t->op == 0 && t->kids[0]->kind == FN_CONST &&
+			 t->kids[0]->val.kind == FEEL_BOOLEAN)
+	{
+		ck->kind = CK_BOOL;
+		ck->vals = &t->kids[0]->val;
+		ck->nvals = 1;
+	}
 	else if (scalar_const(t))
 	{
 		ck->kind = CK_EQ;
@@ -83,6 +90,18 @@ dmn_build_checks(CrmArena *a, DmnCRule *rule, int ninputs)
 	}
 }
 
+/* Byte equality of two strings of the same length; short ones without a library call. */
+static inline bool
+same_bytes(const char *a, const char *b, size_t n)
+{
+	if (n > 16)
+		return memcmp(a, b, n) == 0;
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
 /* Equality with a string or number constant (anything else never equals it). */
 static inline bool
 equals_const(const FeelValue *in, const FeelValue *c)
@@ -90,9 +109,7 @@ equals_const(const FeelValue *in, const FeelValue *c)
 	if (in->kind != c->kind)
 		return false;
 	if (c->kind == FEEL_STRING)
-		return in->u.str.len == c->u.str.len &&
-			(c->u.str.len == 0 || (in->u.str.s[0] == c->u.str.s[0] &&
-								   memcmp(in->u.str.s, c->u.str.s, c->u.str.len) == 0));
+		return in->u.str.len == c->u.str.len && same_bytes(in->u.str.s, c->u.str.s, c->u.str.len);
 	return feel_dec_cmp(&in->u.num, &c->u.num) == 0;
 }
 
@@ -108,6 +125,11 @@ check(FeelEnv *env, const DmnCheck *ck, const FeelValue *in)
 				feel_compare3((ck->op & 2) ? FEEL_CMP_LT : FEEL_CMP_LE, in, &ck->vals[1]) == 1;
 		case CK_EQ:
 			return equals_const(in, &ck->vals[0]);
+		case CK_BOOL:
+			/* as a value test: equality for booleans, the constant itself for other inputs */
+			if (in->kind == FEEL_BOOLEAN)
+				return in->u.b == ck->vals[0].u.b;
+			return in->kind != FEEL_NULL && ck->vals[0].u.b;
 		case CK_IN:
 			for (int i = 0; i < ck->nvals; i++)
 				if (equals_const(in, &ck->vals[i]))

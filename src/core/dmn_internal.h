@@ -37,7 +37,7 @@ typedef struct DmnCOutput
 /* A rule's input test flattened for fast matching (see dmn_checks.c). */
 typedef enum DmnCheckKind
 {
-	CK_GENERIC = 0, CK_CMP, CK_RANGE, CK_EQ, CK_IN
+	CK_GENERIC = 0, CK_CMP, CK_RANGE, CK_EQ, CK_IN, CK_BOOL
 } DmnCheckKind;
 
 typedef struct DmnCheck
