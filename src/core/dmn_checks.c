@@ -86,7 +86,48 @@ dmn_build_checks(CrmArena *a, DmnCRule *rule, int ninputs)
 			continue;
 		memset(&rule->checks[n], 0, sizeof(DmnCheck));
 		rule->checks[n].col = (int16_t) i;
+		rule->checks[n].memo = -1;
 		build_check(a, &rule->checks[n++], rule->tests[i]);
+	}
+}
+
+static bool
+same_check(const DmnCheck *a, const DmnCheck *b)
+{
+	if (a->kind != b->kind || a->op != b->op || a->col != b->col || a->nvals != b->nvals ||
+		a->kind == CK_GENERIC)
+		return false;
+	for (int i = 0; i < a->nvals; i++)
+		if (a->vals[i].kind != b->vals[i].kind || feel_equal(&a->vals[i], &b->vals[i]) != 1)
+			return false;
+	return true;
+}
+
+/*
+ * Tests that appear in several rules of a column ("\"web\"" in ten rules) share
+ * one memo slot, so each is computed once per evaluation.
+ */
+void
+dmn_share_checks(DmnCRule *rules, int nrules, int *nmemo)
+{
+	*nmemo = 0;
+	for (int r = 0; r < nrules; r++)
+	{
+		for (int k = 0; k < rules[r].ncheck; k++)
+		{
+			DmnCheck   *ck = &rules[r].checks[k];
+
+			for (int r2 = 0; r2 < r && ck->memo < 0; r2++)
+				for (int k2 = 0; k2 < rules[r2].ncheck && ck->memo < 0; k2++)
+					if (same_check(ck, &rules[r2].checks[k2]))
+					{
+						DmnCheck   *first = &rules[r2].checks[k2];
+
+						if (first->memo < 0)
+							first->memo = (*nmemo)++;
+						ck->memo = first->memo;
+					}
+		}
 	}
 }
 
@@ -142,13 +183,22 @@ check(FeelEnv *env, const DmnCheck *ck, const FeelValue *in)
 }
 
 bool
-dmn_rule_matches(FeelEnv *env, const DmnCRule *rule, const FeelValue *inputs)
+dmn_rule_matches(FeelEnv *env, const DmnCRule *rule, const FeelValue *inputs, int8_t *memo)
 {
 	for (int i = 0; i < rule->ncheck; i++)
 	{
 		const DmnCheck *ck = &rule->checks[i];
+		bool		ok;
 
-		if (!check(env, ck, &inputs[ck->col]))
+		if (ck->memo >= 0 && memo[ck->memo] >= 0)
+			ok = memo[ck->memo];
+		else
+		{
+			ok = check(env, ck, &inputs[ck->col]);
+			if (ck->memo >= 0)
+				memo[ck->memo] = ok;
+		}
+		if (!ok)
 			return false;
 	}
 	return true;
