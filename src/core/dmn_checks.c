@@ -41,6 +41,13 @@ build_check(CrmArena *a, DmnCheck *ck, const FeelNode *t)
 		ck->vals = v;
 		ck->nvals = 2;
 	}
+	else if (t->kind == FU_EXPR && t->op == 0 && t->kids[0]->kind == FN_CONST &&
+			 t->kids[0]->val.kind == FEEL_BOOLEAN)
+	{
+		ck->kind = CK_BOOL;
+		ck->vals = &t->kids[0]->val;
+		ck->nvals = 1;
+	}
 	else if (scalar_const(t))
 	{
 		ck->kind = CK_EQ;
@@ -79,8 +86,61 @@ dmn_build_checks(CrmArena *a, DmnCRule *rule, int ninputs)
 			continue;
 		memset(&rule->checks[n], 0, sizeof(DmnCheck));
 		rule->checks[n].col = (int16_t) i;
+		rule->checks[n].memo = -1;
 		build_check(a, &rule->checks[n++], rule->tests[i]);
 	}
+}
+
+static bool
+same_check(const DmnCheck *a, const DmnCheck *b)
+{
+	if (a->kind != b->kind || a->op != b->op || a->col != b->col || a->nvals != b->nvals ||
+		a->kind == CK_GENERIC)
+		return false;
+	for (int i = 0; i < a->nvals; i++)
+		if (a->vals[i].kind != b->vals[i].kind || feel_equal(&a->vals[i], &b->vals[i]) != 1)
+			return false;
+	return true;
+}
+
+/*
+ * Tests that appear in several rules of a column ("\"web\"" in ten rules) share
+ * one memo slot, so each is computed once per evaluation.
+ */
+void
+dmn_share_checks(DmnCRule *rules, int nrules, int *nmemo)
+{
+	*nmemo = 0;
+	for (int r = 0; r < nrules; r++)
+	{
+		for (int k = 0; k < rules[r].ncheck; k++)
+		{
+			DmnCheck   *ck = &rules[r].checks[k];
+
+			for (int r2 = 0; r2 < r && ck->memo < 0; r2++)
+				for (int k2 = 0; k2 < rules[r2].ncheck && ck->memo < 0; k2++)
+					if (same_check(ck, &rules[r2].checks[k2]))
+					{
+						DmnCheck   *first = &rules[r2].checks[k2];
+
+						if (first->memo < 0)
+							first->memo = (*nmemo)++;
+						ck->memo = first->memo;
+					}
+		}
+	}
+}
+
+/* Byte equality of two strings of the same length; short ones without a library call. */
+static inline bool
+same_bytes(const char *a, const char *b, size_t n)
+{
+	if (n > 16)
+		return memcmp(a, b, n) == 0;
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
 }
 
 /* Equality with a string or number constant (anything else never equals it). */
@@ -90,9 +150,7 @@ equals_const(const FeelValue *in, const FeelValue *c)
 	if (in->kind != c->kind)
 		return false;
 	if (c->kind == FEEL_STRING)
-		return in->u.str.len == c->u.str.len &&
-			(c->u.str.len == 0 || (in->u.str.s[0] == c->u.str.s[0] &&
-								   memcmp(in->u.str.s, c->u.str.s, c->u.str.len) == 0));
+		return in->u.str.len == c->u.str.len && same_bytes(in->u.str.s, c->u.str.s, c->u.str.len);
 	return feel_dec_cmp(&in->u.num, &c->u.num) == 0;
 }
 
@@ -108,6 +166,11 @@ check(FeelEnv *env, const DmnCheck *ck, const FeelValue *in)
 				feel_compare3((ck->op & 2) ? FEEL_CMP_LT : FEEL_CMP_LE, in, &ck->vals[1]) == 1;
 		case CK_EQ:
 			return equals_const(in, &ck->vals[0]);
+		case CK_BOOL:
+			/* as a value test: equality for booleans, the constant itself for other inputs */
+			if (in->kind == FEEL_BOOLEAN)
+				return in->u.b == ck->vals[0].u.b;
+			return in->kind != FEEL_NULL && ck->vals[0].u.b;
 		case CK_IN:
 			for (int i = 0; i < ck->nvals; i++)
 				if (equals_const(in, &ck->vals[i]))
@@ -120,13 +183,22 @@ check(FeelEnv *env, const DmnCheck *ck, const FeelValue *in)
 }
 
 bool
-dmn_rule_matches(FeelEnv *env, const DmnCRule *rule, const FeelValue *inputs)
+dmn_rule_matches(FeelEnv *env, const DmnCRule *rule, const FeelValue *inputs, int8_t *memo)
 {
 	for (int i = 0; i < rule->ncheck; i++)
 	{
 		const DmnCheck *ck = &rule->checks[i];
+		bool		ok;
 
-		if (!check(env, ck, &inputs[ck->col]))
+		if (ck->memo >= 0 && memo[ck->memo] >= 0)
+			ok = memo[ck->memo];
+		else
+		{
+			ok = check(env, ck, &inputs[ck->col]);
+			if (ck->memo >= 0)
+				memo[ck->memo] = ok;
+		}
+		if (!ok)
 			return false;
 	}
 	return true;

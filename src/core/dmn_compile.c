@@ -311,6 +311,17 @@ compile_rules(Compiler *c, DmnCDecision *d, const DmnDecisionTable *t)
 }
 
 static bool
+compile_table(Compiler *c, DmnCDecision *d, const DmnDecisionTable *t)
+{
+	if (!compile_clauses(c, d, t) || !compile_rules(c, d, t))
+		return false;
+	dmn_share_checks(d->rules, d->nrules, &d->nmemo);
+	if (c->p->max_memo < d->nmemo)
+		c->p->max_memo = d->nmemo;
+	return true;
+}
+
+static bool
 compile_decision(Compiler *c, DmnCDecision *d, const DmnDecision *src)
 {
 	const DmnDecisionTable *t = &src->table;
@@ -341,7 +352,7 @@ compile_decision(Compiler *c, DmnCDecision *d, const DmnDecision *src)
 		c->p->max_inputs = t->ninputs;
 	if (c->p->max_rules < t->nrules)
 		c->p->max_rules = t->nrules;
-	return compile_clauses(c, d, t) && compile_rules(c, d, t);
+	return compile_table(c, d, t);
 }
 
 DmnProgram *
@@ -404,6 +415,7 @@ dmn_compile(const DmnModel *model, CrmError *err)
 	p->inbuf = crm_arena_alloc(&p->arena, sizeof(FeelValue) * (p->max_inputs + 1));
 	p->hits = crm_arena_alloc(&p->arena, sizeof(int) * (p->max_rules + 1));
 	p->outs = crm_arena_alloc(&p->arena, sizeof(FeelValue) * (p->max_rules + 1));
+	p->memo = crm_arena_alloc(&p->arena, p->max_memo + 1);
 	return p;
 fail:
 	dmn_program_free(p);

@@ -101,9 +101,10 @@ match_rules(DmnProgram *p, FeelEnv *env, const DmnCDecision *d)
 
 		dmn_coerce(p, &d->inputs[i].type, &v, &p->inbuf[i], false, NULL, NULL);
 	}
+	memset(p->memo, -1, d->nmemo);
 	for (int r = 0; r < d->nrules; r++)
 	{
-		if (dmn_rule_matches(env, &d->rules[r], p->inbuf))
+		if (dmn_rule_matches(env, &d->rules[r], p->inbuf, p->memo))
 		{
 			p->hits[nhits++] = r;
 			if (d->hit_policy == DMN_HIT_FIRST)

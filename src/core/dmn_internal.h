@@ -37,7 +37,7 @@ typedef struct DmnCOutput
 /* A rule's input test flattened for fast matching (see dmn_checks.c). */
 typedef enum DmnCheckKind
 {
-	CK_GENERIC = 0, CK_CMP, CK_RANGE, CK_EQ, CK_IN
+	CK_GENERIC = 0, CK_CMP, CK_RANGE, CK_EQ, CK_IN, CK_BOOL
 } DmnCheckKind;
 
 typedef struct DmnCheck
@@ -45,6 +45,7 @@ typedef struct DmnCheck
 	uint8_t		kind;
 	uint8_t		op;
 	int16_t		col;			/* input column */
+	int32_t		memo;			/* result slot shared by identical tests of the column, or -1 */
 	int32_t		nvals;
 	const FeelValue *vals;		/* constants: CK_CMP [0], CK_RANGE [0..1], CK_EQ [0], CK_IN [0..n) */
 	const FeelNode *node;		/* CK_GENERIC: the unary tests */
@@ -74,6 +75,7 @@ typedef struct DmnCDecision
 	DmnCOutput *outputs;
 	int			nrules;
 	DmnCRule   *rules;
+	int			nmemo;			/* distinct memoised tests */
 	int			ndeps;			/* decisions evaluated first, in order */
 	int		   *deps;
 	int			ndirect;		/* direct dependencies (declared or referenced) */
@@ -107,6 +109,8 @@ struct DmnProgram
 	FeelValue  *inbuf;			/* decision table input values */
 	int		   *hits;			/* matched rule indexes */
 	FeelValue  *outs;			/* output values of the matched rules */
+	int8_t	   *memo;			/* per evaluation: -1 unknown, 0/1 test result */
+	int			max_memo;
 	int			max_inputs;
 	int			max_rules;
 	CrmArena	eval_arena;		/* temporaries of one evaluation */
@@ -121,7 +125,8 @@ extern DmnItemDef *dmn_copy_items(CrmArena *a, const DmnItemDef *src, int n);
 
 /* dmn_checks.c */
 extern void dmn_build_checks(CrmArena *a, DmnCRule *rule, int ninputs);
-extern bool dmn_rule_matches(FeelEnv *env, const DmnCRule *rule, const FeelValue *inputs);
+extern void dmn_share_checks(DmnCRule *rules, int nrules, int *nmemo);
+extern bool dmn_rule_matches(FeelEnv *env, const DmnCRule *rule, const FeelValue *inputs, int8_t *memo);
 
 /* dmn_order.c */
 extern bool dmn_order_decisions(DmnProgram *p, const DmnModel *m, CrmError *err);

@@ -194,8 +194,11 @@ u256_div128(const U256 *n, feel_u128 d, U256 *q)
 static bool
 dec_finish(FeelDec *d)
 {
-	feel_u128	limit = pow10_128(FEEL_DEC_DIGITS);
+	feel_u128	limit;
 
+	if (d->coef != 0 && d->exp >= FEEL_DEC_EMIN && d->exp <= FEEL_DEC_EMAX)
+		return true;
+	limit = pow10_128(FEEL_DEC_DIGITS);
 	if (d->coef == 0)
 	{
 		d->exp = 0;
@@ -429,16 +432,18 @@ dec_add_signed(const FeelDec *a, bool bneg, const FeelDec *b, FeelDec *out)
 		lo = t;
 	}
 	d = (int64_t) hi.exp - lo.exp;
-	if (d == 0 && hi.coef < pow10_128(33) && lo.coef < pow10_128(33))
+	if (d <= 33 && hi.coef < pow10_128(33 - (int) d) && lo.coef < pow10_128(33))
 	{
-		/* same exponent, no rounding possible */
-		out->exp = hi.exp;
+		/* both fit at the smaller exponent with room to spare: exact, no rounding */
+		feel_u128	h = hi.coef * pow10_128((int) d);
+
+		out->exp = lo.exp;
 		if (hi.neg == lo.neg)
-			out->coef = hi.coef + lo.coef, out->neg = hi.neg;
-		else if (hi.coef >= lo.coef)
-			out->coef = hi.coef - lo.coef, out->neg = hi.neg;
+			out->coef = h + lo.coef, out->neg = hi.neg;
+		else if (h >= lo.coef)
+			out->coef = h - lo.coef, out->neg = hi.neg;
 		else
-			out->coef = lo.coef - hi.coef, out->neg = lo.neg;
+			out->coef = lo.coef - h, out->neg = lo.neg;
 		return dec_finish(out);
 	}
 	if (d > 38)

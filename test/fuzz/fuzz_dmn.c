@@ -16,6 +16,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	DmnModel   *back;
 	DmnProgram *p;
 	char	   *xml;
+	int			nd;
 
 	fuzz_init();
 	m = dmn_read_xml((const char *) data, size, &err);
@@ -32,11 +33,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dmn_model_free(back);
 	crm_free(xml);
 	p = dmn_compile(m, &err);
+	nd = m->ndecisions;
+	dmn_model_free(m);			/* the program must not depend on the model */
 	if (p != NULL)
 	{
 		FeelValue  *in = feel_context_new();
 
-		for (int d = 0; d < m->ndecisions; d++)
+		for (int d = 0; d < nd; d++)
 		{
 			int			matched[4];
 			int			n;
@@ -49,6 +52,5 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	else if (err.code == CRM_OK)
 		abort();
-	dmn_model_free(m);
 	return 0;
 }
