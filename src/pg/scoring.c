@@ -500,7 +500,16 @@ reasons_jsonb(Reason *r, int n, int max)
 	JsonbParseState *st = NULL;
 	JsonbValue *res;
 
-	qsort(r, n, sizeof(Reason), reason_cmp);
+	/* a handful of matched rules: insertion sort, stable */
+	for (int i = 1; i < n; i++)
+	{
+		Reason		x = r[i];
+		int			j = i;
+
+		for (; j > 0 && reason_cmp(&r[j - 1], &x) > 0; j--)
+			r[j] = r[j - 1];
+		r[j] = x;
+	}
 	if (n > max)
 		n = max;
 	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
