@@ -10,6 +10,8 @@
 static int
 find_decision_ref(const DmnModel *m, const char *ref)
 {
+	if (ref == NULL)
+		return -1;
 	for (int d = 0; d < m->ndecisions; d++)
 		if (m->decisions[d].id && strcmp(m->decisions[d].id, ref) == 0)
 			return d;
@@ -22,6 +24,8 @@ find_decision_ref(const DmnModel *m, const char *ref)
 static bool
 input_ref_exists(const DmnModel *m, const char *ref)
 {
+	if (ref == NULL)
+		return false;
 	for (int i = 0; i < m->ninputs; i++)
 		if ((m->inputs[i].id && strcmp(m->inputs[i].id, ref) == 0) || strcmp(m->inputs[i].name, ref) == 0)
 			return true;
@@ -83,7 +87,7 @@ direct_deps(DmnProgram *p, const DmnModel *m, CrmError *err)
 			if (dep < 0)
 			{
 				crm_fail(err, CRM_ERR_INVALID, 0, "decision \"%.60s\" requires unknown decision \"%.60s\"",
-						 cd->name, src->required_decisions[k]);
+						 cd->name, src->required_decisions[k] ? src->required_decisions[k] : "");
 				crm_error_hint(err, "Every requiredDecision must name a decision of the same model by id.");
 				return false;
 			}
@@ -94,7 +98,7 @@ direct_deps(DmnProgram *p, const DmnModel *m, CrmError *err)
 			if (!input_ref_exists(m, src->required_inputs[k]))
 			{
 				crm_fail(err, CRM_ERR_INVALID, 0, "decision \"%.60s\" requires unknown input data \"%.60s\"",
-						 cd->name, src->required_inputs[k]);
+						 cd->name, src->required_inputs[k] ? src->required_inputs[k] : "");
 				crm_error_hint(err, "Every requiredInput must name an inputData of the same model by id.");
 				return false;
 			}

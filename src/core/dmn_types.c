@@ -37,7 +37,7 @@ dmn_resolve_type(const DmnProgram *p, const char *type_ref)
 	}
 	for (int i = 0; i < p->nitems; i++)
 	{
-		if (strcmp(type_ref, p->items[i].name) == 0)
+		if (p->items[i].name != NULL && strcmp(type_ref, p->items[i].name) == 0)
 		{
 			t.kind = DT_ITEM;
 			t.item = &p->items[i];
@@ -167,7 +167,7 @@ coerce_components(DmnProgram *p, const DmnItemDef *it, const FeelValue *in, Feel
 		{
 			const DmnItemDef *comp = &it->components[c];
 
-			if (strlen(comp->name) == in->u.ctx.keys[i].len &&
+			if (comp->name != NULL && strlen(comp->name) == in->u.ctx.keys[i].len &&
 				memcmp(comp->name, in->u.ctx.keys[i].s, in->u.ctx.keys[i].len) == 0)
 			{
 				if (!coerce_item(p, comp, &in->u.ctx.vals[i], &v, strict, what, err, depth + 1))
