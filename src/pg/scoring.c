@@ -18,7 +18,7 @@
  * the grade comes from the tenant's thresholds, the reasons are the matched
  * rules' annotations with their points (first output), largest first, at
  * most max_reasons of them.  No SQL runs per inserted lead; an updated lead
- * costs one indexed aggregate over its events.
+ * costs one indexed aggregate over its events, if the model reads behaviour.
  */
 #include "postgres.h"
 
@@ -324,6 +324,7 @@ typedef struct ScoringPlan
 	Datum	   *points;
 	double	   *points_order;
 	Datum	   *rule_number;	/* 1-based rule numbers as numeric, for the reasons */
+	bool		needs_behaviour;	/* does the program read any crm.lead_event aggregate? */
 } ScoringPlan;
 
 static int
@@ -360,6 +361,7 @@ plan_inputs(ScoringPlan *plan, const DmnProgram *program)
 		else
 			src->kind = SRC_ATTRIBUTE_KEY;
 		src->index = k;
+		plan->needs_behaviour |= src->kind == SRC_BEHAVIOUR || src->kind == SRC_TOPICS;
 	}
 }
 
@@ -726,19 +728,20 @@ crm_lead_score_trigger(PG_FUNCTION_ARGS)
 	if (!c->found || !c->active)
 		return PointerGetDatum(tuple);
 
-	/* all SQL first (behaviour of an existing lead; a new lead has none) ... */
 	memset(&b, 0, sizeof(b));
 	b.zero = true;
-	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	plan = resolve_scoring(c, &e);
+	/* behaviour of an existing lead (a new one has none), only if the model reads it */
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event) && plan->needs_behaviour)
 	{
 		read_behaviour(&b, tenant_id, DatumGetInt64(heap_getattr(tuple, a->lead_id, desc, &isnull)), c);
-		/* the query may have run invalidations: look the settings up again (cheap) */
+		/* the query may have run invalidations: look everything up again (cheap when unchanged) */
 		c = get_config(tenant_id);
 		if (!c->found || !c->active)
 			return PointerGetDatum(tuple);
+		plan = resolve_scoring(c, &e);
 	}
-	/* ... then the compiled model, used without running SQL */
-	plan = resolve_scoring(c, &e);
+	/* from here on the compiled model is used without running SQL */
 	evaluate_score(e, plan, c, lead_inputs(plan, tuple, desc, a, &b), &score, &grade, &reasons);
 
 	cols[0] = a->score;
