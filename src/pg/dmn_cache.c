@@ -32,6 +32,7 @@
 extern Datum crm_tenant_setting(PG_FUNCTION_ARGS);
 
 #define MAX_VALIDATED 64
+#define MAX_ENTRIES 256		/* compiled models kept per backend */
 
 static MemoryContext cache_cxt = NULL;
 static List *entries = NIL;		/* of DmnCacheEntry *, in cache_cxt */
@@ -185,6 +186,13 @@ dmn_cache_get(int64 tenant_id, const char *name, bool missing_ok)
 		}
 	}
 	stat_misses++;
+	/* a bound on what one backend keeps: beyond it, start over */
+	if (list_length(entries) >= MAX_ENTRIES)
+	{
+		MemoryContextReset(cache_cxt);
+		entries = NIL;
+		generation++;			/* call sites holding entries must look them up again */
+	}
 	e = cache_load(tenant_id, name, missing_ok);
 	if (e == NULL)
 		return NULL;
