@@ -103,32 +103,84 @@ same_check(const DmnCheck *a, const DmnCheck *b)
 	return true;
 }
 
+static uint64_t
+mix(uint64_t h, uint64_t v)
+{
+	return h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+}
+
+/* A hash equal for equal checks (numbers normalised: 1.50 and 1.5 hash alike). */
+static uint64_t
+check_hash(const DmnCheck *ck)
+{
+	uint64_t	h = mix(mix(mix(ck->kind, ck->op), (uint64_t) ck->col), (uint64_t) ck->nvals);
+
+	for (int i = 0; i < ck->nvals; i++)
+	{
+		const FeelValue *v = &ck->vals[i];
+
+		h = mix(h, v->kind);
+		if (v->kind == FEEL_STRING)
+		{
+			for (size_t k = 0; k < v->u.str.len; k++)
+				h = mix(h, (unsigned char) v->u.str.s[k]);
+		}
+		else if (v->kind == FEEL_NUMBER)
+		{
+			feel_u128	c = v->u.num.coef;
+			int64_t		e = v->u.num.exp;
+
+			while (c != 0 && c % 10 == 0)
+				c /= 10, e++;
+			h = mix(mix(mix(h, (uint64_t) c), (uint64_t) (c >> 64)), (uint64_t) e * 2 + v->u.num.neg);
+		}
+		else if (v->kind == FEEL_BOOLEAN)
+			h = mix(h, v->u.b);
+	}
+	return h;
+}
+
 /*
  * Tests that appear in several rules of a column ("\"web\"" in ten rules) share
- * one memo slot, so each is computed once per evaluation.
+ * one memo slot, so each is computed once per evaluation.  First occurrences
+ * are found through an open-addressing hash table.
  */
 void
 dmn_share_checks(DmnCRule *rules, int nrules, int *nmemo)
 {
+	int			total = 0;
+	int			cap = 16;
+	DmnCheck  **table;
+
 	*nmemo = 0;
+	for (int r = 0; r < nrules; r++)
+		total += rules[r].ncheck;
+	while (cap < total * 2)
+		cap *= 2;
+	table = crm_alloc0(sizeof(DmnCheck *) * cap);
 	for (int r = 0; r < nrules; r++)
 	{
 		for (int k = 0; k < rules[r].ncheck; k++)
 		{
 			DmnCheck   *ck = &rules[r].checks[k];
+			size_t		slot;
 
-			for (int r2 = 0; r2 < r && ck->memo < 0; r2++)
-				for (int k2 = 0; k2 < rules[r2].ncheck && ck->memo < 0; k2++)
-					if (same_check(ck, &rules[r2].checks[k2]))
-					{
-						DmnCheck   *first = &rules[r2].checks[k2];
-
-						if (first->memo < 0)
-							first->memo = (*nmemo)++;
-						ck->memo = first->memo;
-					}
+			if (ck->kind == CK_GENERIC)
+				continue;
+			slot = check_hash(ck) & (cap - 1);
+			while (table[slot] != NULL && !same_check(ck, table[slot]))
+				slot = (slot + 1) & (cap - 1);
+			if (table[slot] == NULL)
+			{
+				table[slot] = ck;
+				continue;
+			}
+			if (table[slot]->memo < 0)
+				table[slot]->memo = (*nmemo)++;
+			ck->memo = table[slot]->memo;
 		}
 	}
+	crm_free(table);
 }
 
 /* Byte equality of two strings of the same length; short ones without a library call. */

@@ -23,13 +23,18 @@ env_of(DmnProgram *p)
 }
 
 static const FeelValue *
-lookup_input(const FeelValue *inputs, const char *name)
+lookup_input(const FeelValue *inputs, const char *name, int hint)
 {
 	const FeelValue *v;
+	size_t		len = strlen(name);
 
 	if (inputs == NULL || inputs->kind != FEEL_CONTEXT)
 		return NULL;
-	v = feel_ctx_get(inputs, name, strlen(name));
+	/* callers often build the context in dmn_program_input_name order */
+	if (hint < inputs->u.ctx.n && inputs->u.ctx.keys[hint].len == len &&
+		memcmp(inputs->u.ctx.keys[hint].s, name, len) == 0)
+		return &inputs->u.ctx.vals[hint];
+	v = feel_ctx_get(inputs, name, len);
 	if (v != NULL)
 		return v;
 	for (int i = 0; i < inputs->u.ctx.n; i++)
@@ -39,12 +44,13 @@ lookup_input(const FeelValue *inputs, const char *name)
 }
 
 static bool
-bind_inputs(DmnProgram *p, const FeelValue *inputs, CrmError *err)
+bind_inputs(DmnProgram *p, const DmnCDecision *d, const FeelValue *inputs, CrmError *err)
 {
 	memset(p->slots, 0, sizeof(FeelValue) * p->nslots);
-	for (int i = 0; i < p->ninputs; i++)
+	for (int u = 0; u < d->nused; u++)
 	{
-		const FeelValue *v = lookup_input(inputs, p->inputs[i].name);
+		int			i = d->used[u];
+		const FeelValue *v = lookup_input(inputs, p->inputs[i].name, i);
 
 		if (v == NULL)
 			continue;
@@ -315,7 +321,7 @@ prepare(DmnProgram *p, int decision, const FeelValue *inputs, CrmError *err)
 		return false;
 	}
 	cd = &p->decisions[decision];
-	if (!bind_inputs(p, inputs, err))
+	if (!bind_inputs(p, cd, inputs, err))
 	{
 		char		msg[CRM_MSG_LEN];
 

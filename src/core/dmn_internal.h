@@ -80,6 +80,9 @@ typedef struct DmnCDecision
 	int		   *deps;
 	int			ndirect;		/* direct dependencies (declared or referenced) */
 	int		   *direct;
+	char	   *refs;			/* per global slot: referenced by this decision's FEEL */
+	int			nused;			/* input data this decision and its dependencies read */
+	int		   *used;			/* indexes into DmnProgram.inputs */
 } DmnCDecision;
 
 typedef struct DmnCInputData

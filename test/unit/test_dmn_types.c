@@ -95,6 +95,8 @@ UNIT_TEST(dmn_collection_inputs_must_be_lists)
 	feel_context_put(in, "Visits", 6, feel_string("x", 1));
 	CHECK_STR_EQ(decide(p, "Recent Spend", in, &err), "ERROR");
 	CHECK_STR_EQ(err.message, "decision \"Recent Spend\": input \"Visits\" must be a list");
+	/* a decision that does not read Visits ignores it */
+	CHECK_STR_EQ(decide(p, "Ends", in, &err), "@\"2028-03-01\"");
 	feel_value_free(in);
 	dmn_program_free(p);
 }
