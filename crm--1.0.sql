@@ -1117,3 +1117,20 @@ REVOKE ALL ON FUNCTION crm.rescore_leads(integer, bigint) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE crm.rescore_open_leads(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION crm.rescore_leads(integer, bigint) TO crm_admin;
 GRANT EXECUTE ON PROCEDURE crm.rescore_open_leads(integer) TO crm_admin;
+
+-- BI: scored leads by grade. Runs with the owner's rights (BI roles get no table access) and filters
+-- the tenant itself, like crm.lead_funnel.
+CREATE VIEW crm.lead_grades AS
+SELECT l.tenant_id,
+       (l.created_at AT TIME ZONE 'Asia/Shanghai')::date AS day,
+       l.city,
+       l.source,
+       l.grade,
+       pg_catalog.count(*) AS leads,
+       pg_catalog.round(pg_catalog.avg(l.score), 1) AS avg_score
+  FROM crm.lead l
+ WHERE l.tenant_id OPERATOR(pg_catalog.=) (SELECT crm.current_tenant())
+   AND l.grade IS NOT NULL
+ GROUP BY 1, 2, 3, 4, 5;
+COMMENT ON VIEW crm.lead_grades IS 'Scored leads per day (China Standard Time), city, source and grade, with their average score, for BI.';
+GRANT SELECT ON crm.lead_grades TO crm_bi_reader;

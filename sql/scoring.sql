@@ -97,6 +97,9 @@ UPDATE crm.scoring_config SET grade_b_min = 99;   -- thresholds must descend fro
 \set SHOW_CONTEXT never
 SELECT count(*) AS leads_l9 FROM crm.lead WHERE external_ref = 'L9';
 
+-- BI: leads per grade
+SELECT city, source, grade, leads, avg_score FROM crm.lead_grades ORDER BY grade, source;
+
 -- the trigger's name orders it before the dispatch triggers (lead_20_*)
 SELECT tgname, pg_get_triggerdef(oid) LIKE '%BEFORE INSERT OR UPDATE OF%' AS before_row
   FROM pg_trigger WHERE tgrelid = 'crm.lead'::regclass AND tgname = 'lead_10_score';
