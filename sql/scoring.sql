@@ -83,6 +83,11 @@ SELECT crm.rescore_leads(2) AS first_batch_last_id \gset
 SELECT crm.rescore_leads(2, :first_batch_last_id) IS NOT NULL AS second_batch, crm.rescore_leads(2, 1000000) AS nothing_left;
 SELECT external_ref, status, score, grade FROM crm.lead ORDER BY external_ref;
 SELECT crm.rescore_leads(0);
+-- the procedure does the same in batches, committing after each
+UPDATE crm.dmn_rule SET output_entries = ARRAY['20']
+ WHERE decision_id = crm.dmn_decision_id('lead scoring', 'points') AND position = 2;
+CALL crm.rescore_open_leads(2);
+SELECT external_ref, status, score FROM crm.lead ORDER BY external_ref;
 
 -- paused scoring keeps the last score; a broken configuration is an error, not a silent zero
 UPDATE crm.scoring_config SET active = false;
