@@ -701,7 +701,7 @@ CREATE TABLE crm.rebate_line (
     net_amount     numeric(16,2) NOT NULL,
     net_quantity   numeric(16,3) NOT NULL,
     reference_net  numeric(16,2),
-    qualifying     numeric       NOT NULL,
+    qualifying     numeric,
     measured       numeric       NOT NULL,
     achievement    numeric,
     tier_no        integer,
@@ -719,7 +719,7 @@ CREATE TABLE crm.rebate_line (
     FOREIGN KEY (tenant_id, dealer_id) REFERENCES crm.dealer (tenant_id, dealer_id)
 );
 COMMENT ON TABLE crm.rebate_line IS 'One dealer''s rebate in a run, with every step of its computation. Written only by the transaction that computed the run; never updated.';
-COMMENT ON COLUMN crm.rebate_line.qualifying IS 'The value that selected the tier: net amount, net quantity or growth percent (after cap_measured).';
+COMMENT ON COLUMN crm.rebate_line.qualifying IS 'The value that selected the tier: net amount, net quantity or growth percent (2 decimals; null without reference purchases).';
 COMMENT ON COLUMN crm.rebate_line.measured IS 'The value the rate applies to: net amount or net quantity (after cap_measured).';
 COMMENT ON COLUMN crm.rebate_line.achievement IS 'Promotion achievement ratio (4 decimals) feeding the multiplier; null when the program has none or the dealer has no target.';
 COMMENT ON COLUMN crm.rebate_line.tier_no IS 'Tier reached (1-based); null when below the first tier.';
