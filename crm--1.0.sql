@@ -1181,20 +1181,21 @@ DECLARE
     run bigint;
     old_runs bigint[];
     busy bigint;
+    span text := pg_catalog.to_char(period_start, 'YYYY-MM-DD') || ' to ' || pg_catalog.to_char(period_end, 'YYYY-MM-DD');
 BEGIN
     w_from := GREATEST(basis_start, p.valid_from);
     w_to := LEAST(v_end, p.valid_to);
     -- one computation per program and period at a time: a second session fails at once
     IF NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended(
            pg_catalog.format('crm.rebate_run:%s:%s:%s:%s', t, p.program_id, v_start, v_end), 0)) THEN
-        RAISE EXCEPTION 'a run of rebate program "%" for % to % is being computed by another session', p.code, v_start, v_end
+        RAISE EXCEPTION 'a run of rebate program "%" for % is being computed by another session', p.code, span
             USING ERRCODE = '55P03', HINT = 'Wait for that run to finish; it supersedes or is superseded by yours.';
     END IF;
     SELECT r.run_id INTO busy FROM crm.rebate_run r
      WHERE r.tenant_id = t AND r.program_id = p.program_id AND r.period_start = v_start
        AND r.period_end = v_end AND r.status = 'pending';
     IF busy IS NOT NULL THEN
-        RAISE EXCEPTION 'rebate run % of program "%" for % to % is awaiting approval', busy, p.code, v_start, v_end
+        RAISE EXCEPTION 'rebate run % of program "%" for % is awaiting approval', busy, p.code, span
             USING ERRCODE = '55000', HINT = 'Approve or reject that run first; a submitted run is never replaced.';
     END IF;
     IF p.eligibility_model IS NOT NULL THEN
@@ -1215,7 +1216,7 @@ BEGIN
                 pg_catalog.to_jsonb(p) - 'created_at')
         RETURNING run_id INTO run;
     EXCEPTION WHEN unique_violation THEN
-        RAISE EXCEPTION 'another run of rebate program "%" for % to % was computed at the same time', p.code, v_start, v_end
+        RAISE EXCEPTION 'another run of rebate program "%" for % was computed at the same time', p.code, span
             USING ERRCODE = '55P03', HINT = 'Only one run per program and period can be active; use the other run or compute again.';
     END;
     UPDATE crm.rebate_run r SET superseded_by = run
