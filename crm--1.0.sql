@@ -714,11 +714,12 @@ CREATE TABLE crm.rebate_line (
     settled        numeric(16,2) NOT NULL,
     payable        numeric(16,2) NOT NULL,
     explanation    jsonb         NOT NULL,
-    PRIMARY KEY (tenant_id, run_id, dealer_id),
-    FOREIGN KEY (tenant_id, run_id) REFERENCES crm.rebate_run (tenant_id, run_id) ON DELETE CASCADE,
-    FOREIGN KEY (tenant_id, dealer_id) REFERENCES crm.dealer (tenant_id, dealer_id)
+    PRIMARY KEY (tenant_id, run_id, dealer_id)
+    -- run_id and dealer_id are checked once per statement by trigger rebate_line_guard, not by
+    -- per-row foreign keys (two key-share lookups per line were a sixth of a 10k-dealer run);
+    -- runs are never deleted and dealer deletes are refused while lines name them.
 );
-COMMENT ON TABLE crm.rebate_line IS 'One dealer''s rebate in a run, with every step of its computation. Written only by the transaction that computed the run; never updated.';
+COMMENT ON TABLE crm.rebate_line IS 'One dealer''s rebate in a run, with every step of its computation. Written only by the transaction that computed the run; never updated. run_id and dealer_id reference crm.rebate_run and crm.dealer (checked per statement by trigger).';
 COMMENT ON COLUMN crm.rebate_line.qualifying IS 'The value that selected the tier: net amount, net quantity or growth percent (2 decimals; null without reference purchases).';
 COMMENT ON COLUMN crm.rebate_line.measured IS 'The value the rate applies to: net amount or net quantity (after cap_measured).';
 COMMENT ON COLUMN crm.rebate_line.achievement IS 'Promotion achievement ratio (4 decimals) feeding the multiplier; null when the program has none or the dealer has no target.';
@@ -818,10 +819,17 @@ AS $$
 DECLARE
     bad bigint;
 BEGIN
-    SELECT r.run_id INTO bad
+    SELECT n.dealer_id INTO bad FROM new_lines n
+     WHERE NOT EXISTS (SELECT 1 FROM crm.dealer d WHERE d.tenant_id = n.tenant_id AND d.dealer_id = n.dealer_id)
+     LIMIT 1;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'dealer % of a rebate line does not exist', bad
+            USING ERRCODE = '23503', HINT = 'Rebate lines name dealers of crm.dealer.';
+    END IF;
+    SELECT n.run_id INTO bad
       FROM (SELECT DISTINCT n.tenant_id, n.run_id FROM new_lines n) n
-      JOIN crm.rebate_run r ON r.tenant_id = n.tenant_id AND r.run_id = n.run_id
-     WHERE r.status <> 'calculated' OR r.total_payable IS NOT NULL
+      LEFT JOIN crm.rebate_run r ON r.tenant_id = n.tenant_id AND r.run_id = n.run_id
+     WHERE r.run_id IS NULL OR r.status <> 'calculated' OR r.total_payable IS NOT NULL
         OR r.created_xact OPERATOR(pg_catalog.<>) pg_catalog.pg_current_xact_id()
      LIMIT 1;
     IF bad IS NOT NULL THEN
@@ -832,7 +840,24 @@ BEGIN
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION crm.rebate_line_guard() IS 'Trigger: lines are added only by the transaction that created their run, before its totals are set.';
+COMMENT ON FUNCTION crm.rebate_line_guard() IS 'Trigger: lines name existing dealers and are added only by the transaction that created their run, before its totals are set.';
+
+-- Dealers named by rebate lines stay (set status = ''terminated'' instead).
+CREATE FUNCTION crm.rebate_dealer_delete_guard() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM crm.rebate_line l WHERE l.tenant_id = OLD.tenant_id AND l.dealer_id = OLD.dealer_id) THEN
+        RAISE EXCEPTION 'dealer "%" has rebate lines and cannot be deleted', OLD.code
+            USING ERRCODE = '23503', HINT = 'Set the dealer''s status to terminated instead.';
+    END IF;
+    RETURN OLD;
+END
+$$;
+COMMENT ON FUNCTION crm.rebate_dealer_delete_guard() IS 'Trigger: refuses to delete a dealer that rebate lines name (23503).';
+CREATE TRIGGER rebate_dealer_delete_guard BEFORE DELETE ON crm.dealer
+    FOR EACH ROW EXECUTE FUNCTION crm.rebate_dealer_delete_guard();
 CREATE TRIGGER rebate_line_guard AFTER INSERT ON crm.rebate_line
     REFERENCING NEW TABLE AS new_lines FOR EACH STATEMENT EXECUTE FUNCTION crm.rebate_line_guard();
 
@@ -1162,6 +1187,30 @@ END
 $$;
 COMMENT ON FUNCTION crm.rebate_check_period(bigint, bigint, date, date) IS 'Internal: the program, checked to exist, be active, and have period as one calendar period of its period_type within its effective dates.';
 
+-- One pass over the transaction lines of a window: purchases, returns and (when asked) net
+-- quantity per dealer. A separate set-returning function so that its aggregate can run as a
+-- parallel query (RETURN QUERY may; a query inside INSERT ... SELECT may not).
+CREATE FUNCTION crm.rebate_aggregate(p_tenant bigint, p_from date, p_to date, p_categories text[],
+                                     p_quantity boolean)
+    RETURNS TABLE (dealer_id bigint, purchases numeric, returns numeric, net_quantity numeric)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN QUERY
+    SELECT x.dealer_id,
+           COALESCE(pg_catalog.sum(x.amount) FILTER (WHERE x.kind = 'purchase'), 0),
+           COALESCE(pg_catalog.sum(x.amount) FILTER (WHERE x.kind = 'return'), 0),
+           pg_catalog.sum(CASE WHEN x.kind = 'purchase' THEN x.quantity ELSE -x.quantity END)
+               FILTER (WHERE p_quantity)
+      FROM crm.dealer_txn x
+     WHERE x.tenant_id = p_tenant AND x.txn_date BETWEEN p_from AND p_to
+       AND (p_categories IS NULL OR x.category = ANY (p_categories))
+     GROUP BY x.dealer_id;
+END
+$$;
+COMMENT ON FUNCTION crm.rebate_aggregate(bigint, date, date, text[], boolean) IS 'Internal: purchases, returns and net quantity (when p_quantity) per dealer over the tenant''s transaction lines of a date window and categories (null = all).';
+
 CREATE FUNCTION crm.compute_rebates(program bigint, period_start date, period_end date) RETURNS bigint
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -1181,6 +1230,7 @@ DECLARE
     run bigint;
     old_runs bigint[];
     busy bigint;
+    need_quantity boolean := p.basis = 'quantity';
     span text := pg_catalog.to_char(period_start, 'YYYY-MM-DD') || ' to ' || pg_catalog.to_char(period_end, 'YYYY-MM-DD');
 BEGIN
     w_from := GREATEST(basis_start, p.valid_from);
@@ -1222,10 +1272,10 @@ BEGIN
     UPDATE crm.rebate_run r SET superseded_by = run
      WHERE r.tenant_id = t AND r.run_id = ANY (old_runs);
 
-    INSERT INTO crm.rebate_line (run_id, dealer_id, purchases, returns, net_amount, net_quantity, reference_net,
+    INSERT INTO crm.rebate_line (tenant_id, run_id, dealer_id, purchases, returns, net_amount, net_quantity, reference_net,
                                  qualifying, measured, achievement, tier_no, rate, fixed_amount, tier_amount,
                                  multiplier, gross, capped, settled, payable, explanation)
-    SELECT run, y.dealer_id, y.purchases, y.returns, y.net_amount, y.net_quantity, y.reference_net,
+    SELECT t, run, y.dealer_id, y.purchases, y.returns, y.net_amount, y.net_quantity, y.reference_net,
            y.qualifying, y.measured, y.achievement, c.tier_no, c.rate, c.fixed_amount, c.tier_amount,
            c.multiplier, c.gross, c.capped, y.settled, c.payable,
            pg_catalog.jsonb_build_object(
@@ -1264,22 +1314,11 @@ BEGIN
                CASE WHEN tg.target_amount > 0 THEN pg_catalog.round(tg.achieved / tg.target_amount, 4) END AS achievement,
                COALESCE(st.settled, 0)::numeric(16,2) AS settled
           FROM crm.dealer d
-          LEFT JOIN (
-               SELECT x.dealer_id,
-                      pg_catalog.sum(x.amount) FILTER (WHERE x.kind = 'purchase') AS purchases,
-                      pg_catalog.sum(x.amount) FILTER (WHERE x.kind = 'return') AS returns,
-                      pg_catalog.sum(CASE WHEN x.kind = 'purchase' THEN x.quantity ELSE -x.quantity END) AS net_quantity
-                 FROM crm.dealer_txn x
-                WHERE x.tenant_id = t AND x.txn_date BETWEEN w_from AND w_to
-                  AND (p.eligible_categories IS NULL OR x.category = ANY (p.eligible_categories))
-                GROUP BY x.dealer_id) a ON a.dealer_id = d.dealer_id
-          LEFT JOIN (
-               SELECT x.dealer_id,
-                      pg_catalog.sum(CASE WHEN x.kind = 'purchase' THEN x.amount ELSE -x.amount END) AS net
-                 FROM crm.dealer_txn x
-                WHERE p.basis = 'growth' AND x.tenant_id = t AND x.txn_date BETWEEN ref_from AND ref_to
-                  AND (p.eligible_categories IS NULL OR x.category = ANY (p.eligible_categories))
-                GROUP BY x.dealer_id) rf ON rf.dealer_id = d.dealer_id
+          LEFT JOIN crm.rebate_aggregate(t, w_from, w_to, p.eligible_categories, need_quantity) a
+                 ON a.dealer_id = d.dealer_id
+          LEFT JOIN (SELECT z.dealer_id, z.purchases - z.returns AS net
+                       FROM crm.rebate_aggregate(t, ref_from, ref_to, p.eligible_categories, false) z
+                      WHERE p.basis = 'growth') rf ON rf.dealer_id = d.dealer_id
           LEFT JOIN (
                SELECT g.dealer_id, pg_catalog.sum(g.target_amount) AS target_amount,
                       CASE WHEN pg_catalog.count(g.achieved_amount) = pg_catalog.count(*)
@@ -1474,8 +1513,10 @@ GRANT SELECT ON crm.rebate_statement, crm.rebate_accrual, crm.rebate_approval_qu
 REVOKE ALL ON FUNCTION crm.compute_rebates(bigint, date, date), crm.submit_run(bigint),
     crm.approve_run(bigint, text), crm.reject_run(bigint, text),
     crm.rebate_eligible_by_decision(bigint, crm.rebate_program),
-    crm.rebate_check_period(bigint, bigint, date, date), crm.rebate_run_for_update(bigint) FROM PUBLIC;
+    crm.rebate_check_period(bigint, bigint, date, date), crm.rebate_run_for_update(bigint),
+    crm.rebate_aggregate(bigint, date, date, text[], boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION crm.compute_rebates(bigint, date, date), crm.submit_run(bigint),
     crm.approve_run(bigint, text), crm.reject_run(bigint, text),
     crm.rebate_eligible_by_decision(bigint, crm.rebate_program),
-    crm.rebate_check_period(bigint, bigint, date, date), crm.rebate_run_for_update(bigint) TO crm_manager;
+    crm.rebate_check_period(bigint, bigint, date, date), crm.rebate_run_for_update(bigint),
+    crm.rebate_aggregate(bigint, date, date, text[], boolean) TO crm_manager;

@@ -248,11 +248,12 @@ CREATE TABLE crm.rebate_line (
     settled        numeric(16,2) NOT NULL,
     payable        numeric(16,2) NOT NULL,
     explanation    jsonb         NOT NULL,
-    PRIMARY KEY (tenant_id, run_id, dealer_id),
-    FOREIGN KEY (tenant_id, run_id) REFERENCES crm.rebate_run (tenant_id, run_id) ON DELETE CASCADE,
-    FOREIGN KEY (tenant_id, dealer_id) REFERENCES crm.dealer (tenant_id, dealer_id)
+    PRIMARY KEY (tenant_id, run_id, dealer_id)
+    -- run_id and dealer_id are checked once per statement by trigger rebate_line_guard, not by
+    -- per-row foreign keys (two key-share lookups per line were a sixth of a 10k-dealer run);
+    -- runs are never deleted and dealer deletes are refused while lines name them.
 );
-COMMENT ON TABLE crm.rebate_line IS 'One dealer''s rebate in a run, with every step of its computation. Written only by the transaction that computed the run; never updated.';
+COMMENT ON TABLE crm.rebate_line IS 'One dealer''s rebate in a run, with every step of its computation. Written only by the transaction that computed the run; never updated. run_id and dealer_id reference crm.rebate_run and crm.dealer (checked per statement by trigger).';
 COMMENT ON COLUMN crm.rebate_line.qualifying IS 'The value that selected the tier: net amount, net quantity or growth percent (2 decimals; null without reference purchases).';
 COMMENT ON COLUMN crm.rebate_line.measured IS 'The value the rate applies to: net amount or net quantity (after cap_measured).';
 COMMENT ON COLUMN crm.rebate_line.achievement IS 'Promotion achievement ratio (4 decimals) feeding the multiplier; null when the program has none or the dealer has no target.';

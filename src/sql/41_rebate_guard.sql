@@ -51,10 +51,17 @@ AS $$
 DECLARE
     bad bigint;
 BEGIN
-    SELECT r.run_id INTO bad
+    SELECT n.dealer_id INTO bad FROM new_lines n
+     WHERE NOT EXISTS (SELECT 1 FROM crm.dealer d WHERE d.tenant_id = n.tenant_id AND d.dealer_id = n.dealer_id)
+     LIMIT 1;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'dealer % of a rebate line does not exist', bad
+            USING ERRCODE = '23503', HINT = 'Rebate lines name dealers of crm.dealer.';
+    END IF;
+    SELECT n.run_id INTO bad
       FROM (SELECT DISTINCT n.tenant_id, n.run_id FROM new_lines n) n
-      JOIN crm.rebate_run r ON r.tenant_id = n.tenant_id AND r.run_id = n.run_id
-     WHERE r.status <> 'calculated' OR r.total_payable IS NOT NULL
+      LEFT JOIN crm.rebate_run r ON r.tenant_id = n.tenant_id AND r.run_id = n.run_id
+     WHERE r.run_id IS NULL OR r.status <> 'calculated' OR r.total_payable IS NOT NULL
         OR r.created_xact OPERATOR(pg_catalog.<>) pg_catalog.pg_current_xact_id()
      LIMIT 1;
     IF bad IS NOT NULL THEN
@@ -65,7 +72,24 @@ BEGIN
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION crm.rebate_line_guard() IS 'Trigger: lines are added only by the transaction that created their run, before its totals are set.';
+COMMENT ON FUNCTION crm.rebate_line_guard() IS 'Trigger: lines name existing dealers and are added only by the transaction that created their run, before its totals are set.';
+
+-- Dealers named by rebate lines stay (set status = ''terminated'' instead).
+CREATE FUNCTION crm.rebate_dealer_delete_guard() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM crm.rebate_line l WHERE l.tenant_id = OLD.tenant_id AND l.dealer_id = OLD.dealer_id) THEN
+        RAISE EXCEPTION 'dealer "%" has rebate lines and cannot be deleted', OLD.code
+            USING ERRCODE = '23503', HINT = 'Set the dealer''s status to terminated instead.';
+    END IF;
+    RETURN OLD;
+END
+$$;
+COMMENT ON FUNCTION crm.rebate_dealer_delete_guard() IS 'Trigger: refuses to delete a dealer that rebate lines name (23503).';
+CREATE TRIGGER rebate_dealer_delete_guard BEFORE DELETE ON crm.dealer
+    FOR EACH ROW EXECUTE FUNCTION crm.rebate_dealer_delete_guard();
 CREATE TRIGGER rebate_line_guard AFTER INSERT ON crm.rebate_line
     REFERENCING NEW TABLE AS new_lines FOR EACH STATEMENT EXECUTE FUNCTION crm.rebate_line_guard();
 

@@ -81,6 +81,30 @@ END
 $$;
 COMMENT ON FUNCTION crm.rebate_check_period(bigint, bigint, date, date) IS 'Internal: the program, checked to exist, be active, and have period as one calendar period of its period_type within its effective dates.';
 
+-- One pass over the transaction lines of a window: purchases, returns and (when asked) net
+-- quantity per dealer. A separate set-returning function so that its aggregate can run as a
+-- parallel query (RETURN QUERY may; a query inside INSERT ... SELECT may not).
+CREATE FUNCTION crm.rebate_aggregate(p_tenant bigint, p_from date, p_to date, p_categories text[],
+                                     p_quantity boolean)
+    RETURNS TABLE (dealer_id bigint, purchases numeric, returns numeric, net_quantity numeric)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN QUERY
+    SELECT x.dealer_id,
+           COALESCE(pg_catalog.sum(x.amount) FILTER (WHERE x.kind = 'purchase'), 0),
+           COALESCE(pg_catalog.sum(x.amount) FILTER (WHERE x.kind = 'return'), 0),
+           pg_catalog.sum(CASE WHEN x.kind = 'purchase' THEN x.quantity ELSE -x.quantity END)
+               FILTER (WHERE p_quantity)
+      FROM crm.dealer_txn x
+     WHERE x.tenant_id = p_tenant AND x.txn_date BETWEEN p_from AND p_to
+       AND (p_categories IS NULL OR x.category = ANY (p_categories))
+     GROUP BY x.dealer_id;
+END
+$$;
+COMMENT ON FUNCTION crm.rebate_aggregate(bigint, date, date, text[], boolean) IS 'Internal: purchases, returns and net quantity (when p_quantity) per dealer over the tenant''s transaction lines of a date window and categories (null = all).';
+
 CREATE FUNCTION crm.compute_rebates(program bigint, period_start date, period_end date) RETURNS bigint
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -100,6 +124,7 @@ DECLARE
     run bigint;
     old_runs bigint[];
     busy bigint;
+    need_quantity boolean := p.basis = 'quantity';
     span text := pg_catalog.to_char(period_start, 'YYYY-MM-DD') || ' to ' || pg_catalog.to_char(period_end, 'YYYY-MM-DD');
 BEGIN
     w_from := GREATEST(basis_start, p.valid_from);
@@ -141,10 +166,10 @@ BEGIN
     UPDATE crm.rebate_run r SET superseded_by = run
      WHERE r.tenant_id = t AND r.run_id = ANY (old_runs);
 
-    INSERT INTO crm.rebate_line (run_id, dealer_id, purchases, returns, net_amount, net_quantity, reference_net,
+    INSERT INTO crm.rebate_line (tenant_id, run_id, dealer_id, purchases, returns, net_amount, net_quantity, reference_net,
                                  qualifying, measured, achievement, tier_no, rate, fixed_amount, tier_amount,
                                  multiplier, gross, capped, settled, payable, explanation)
-    SELECT run, y.dealer_id, y.purchases, y.returns, y.net_amount, y.net_quantity, y.reference_net,
+    SELECT t, run, y.dealer_id, y.purchases, y.returns, y.net_amount, y.net_quantity, y.reference_net,
            y.qualifying, y.measured, y.achievement, c.tier_no, c.rate, c.fixed_amount, c.tier_amount,
            c.multiplier, c.gross, c.capped, y.settled, c.payable,
            pg_catalog.jsonb_build_object(
@@ -183,22 +208,11 @@ BEGIN
                CASE WHEN tg.target_amount > 0 THEN pg_catalog.round(tg.achieved / tg.target_amount, 4) END AS achievement,
                COALESCE(st.settled, 0)::numeric(16,2) AS settled
           FROM crm.dealer d
-          LEFT JOIN (
-               SELECT x.dealer_id,
-                      pg_catalog.sum(x.amount) FILTER (WHERE x.kind = 'purchase') AS purchases,
-                      pg_catalog.sum(x.amount) FILTER (WHERE x.kind = 'return') AS returns,
-                      pg_catalog.sum(CASE WHEN x.kind = 'purchase' THEN x.quantity ELSE -x.quantity END) AS net_quantity
-                 FROM crm.dealer_txn x
-                WHERE x.tenant_id = t AND x.txn_date BETWEEN w_from AND w_to
-                  AND (p.eligible_categories IS NULL OR x.category = ANY (p.eligible_categories))
-                GROUP BY x.dealer_id) a ON a.dealer_id = d.dealer_id
-          LEFT JOIN (
-               SELECT x.dealer_id,
-                      pg_catalog.sum(CASE WHEN x.kind = 'purchase' THEN x.amount ELSE -x.amount END) AS net
-                 FROM crm.dealer_txn x
-                WHERE p.basis = 'growth' AND x.tenant_id = t AND x.txn_date BETWEEN ref_from AND ref_to
-                  AND (p.eligible_categories IS NULL OR x.category = ANY (p.eligible_categories))
-                GROUP BY x.dealer_id) rf ON rf.dealer_id = d.dealer_id
+          LEFT JOIN crm.rebate_aggregate(t, w_from, w_to, p.eligible_categories, need_quantity) a
+                 ON a.dealer_id = d.dealer_id
+          LEFT JOIN (SELECT z.dealer_id, z.purchases - z.returns AS net
+                       FROM crm.rebate_aggregate(t, ref_from, ref_to, p.eligible_categories, false) z
+                      WHERE p.basis = 'growth') rf ON rf.dealer_id = d.dealer_id
           LEFT JOIN (
                SELECT g.dealer_id, pg_catalog.sum(g.target_amount) AS target_amount,
                       CASE WHEN pg_catalog.count(g.achieved_amount) = pg_catalog.count(*)

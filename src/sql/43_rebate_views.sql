@@ -78,8 +78,10 @@ GRANT SELECT ON crm.rebate_statement, crm.rebate_accrual, crm.rebate_approval_qu
 REVOKE ALL ON FUNCTION crm.compute_rebates(bigint, date, date), crm.submit_run(bigint),
     crm.approve_run(bigint, text), crm.reject_run(bigint, text),
     crm.rebate_eligible_by_decision(bigint, crm.rebate_program),
-    crm.rebate_check_period(bigint, bigint, date, date), crm.rebate_run_for_update(bigint) FROM PUBLIC;
+    crm.rebate_check_period(bigint, bigint, date, date), crm.rebate_run_for_update(bigint),
+    crm.rebate_aggregate(bigint, date, date, text[], boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION crm.compute_rebates(bigint, date, date), crm.submit_run(bigint),
     crm.approve_run(bigint, text), crm.reject_run(bigint, text),
     crm.rebate_eligible_by_decision(bigint, crm.rebate_program),
-    crm.rebate_check_period(bigint, bigint, date, date), crm.rebate_run_for_update(bigint) TO crm_manager;
+    crm.rebate_check_period(bigint, bigint, date, date), crm.rebate_run_for_update(bigint),
+    crm.rebate_aggregate(bigint, date, date, text[], boolean) TO crm_manager;
