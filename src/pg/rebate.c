@@ -283,3 +283,346 @@ crm_rebate_calc(PG_FUNCTION_ARGS)
 	values[8] = scaled_to_numeric(payable, 2);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(cache->tupdesc, values, nulls)));
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * crm.rebate_line(...): one dealer's whole line for crm.compute_rebates, explanation included,
+ * built here because jsonb_build_object in SQL cost several times the rest of a line.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef __int128 i128;
+
+/* Divides rounding half away from zero (d > 0). */
+static int64
+div_round_half_away(i128 n, i128 d)
+{
+	i128		q = n / d;
+	i128		r = n % d;
+
+	if (r < 0)
+		r = -r;
+	if (2 * r >= d)
+		q += (n < 0) ? -1 : 1;
+	return (int64) q;
+}
+
+typedef struct LineInput
+{
+	const char *basis;
+	bool		has_cap_measured;
+	int64		cap_measured;	/* scale 2 */
+	int64		purchases;		/* fen */
+	int64		returns;		/* fen */
+	int64		net_quantity;	/* scale 2 */
+	bool		has_reference;
+	int64		reference;		/* fen */
+	bool		has_target;
+	int64		target;			/* fen */
+	int64		achieved;		/* fen */
+	int64		settled;		/* fen */
+} LineInput;
+
+typedef struct LineCalc
+{
+	int64		measured;		/* scale 2 */
+	bool		measured_capped;
+	bool		has_qualifying;
+	int64		qualifying;		/* scale 4 */
+	bool		has_achievement;
+	int64		achievement;	/* scale 4 */
+	CrmDec		multiplier;
+	CrmRebateResult res;
+	int64		payable;
+} LineCalc;
+
+static void
+push_key(JsonbParseState **st, const char *key)
+{
+	JsonbValue	k;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	pushJsonbValue(st, WJB_KEY, &k);
+}
+
+static void
+push_num(JsonbParseState **st, const char *key, Datum num)
+{
+	JsonbValue	v;
+
+	push_key(st, key);
+	v.type = jbvNumeric;
+	v.val.numeric = DatumGetNumeric(num);
+	pushJsonbValue(st, WJB_VALUE, &v);
+}
+
+static void
+push_str(JsonbParseState **st, const char *key, const char *s)
+{
+	JsonbValue	v;
+
+	push_key(st, key);
+	v.type = jbvString;
+	v.val.string.val = (char *) s;
+	v.val.string.len = strlen(s);
+	pushJsonbValue(st, WJB_VALUE, &v);
+}
+
+static void
+push_bool(JsonbParseState **st, const char *key, bool b)
+{
+	JsonbValue	v;
+
+	push_key(st, key);
+	v.type = jbvBool;
+	v.val.boolean = b;
+	pushJsonbValue(st, WJB_VALUE, &v);
+}
+
+static void
+push_null(JsonbParseState **st, const char *key)
+{
+	JsonbValue	v;
+
+	push_key(st, key);
+	v.type = jbvNull;
+	pushJsonbValue(st, WJB_VALUE, &v);
+}
+
+static void
+line_calc(const LineInput *in, const CrmTiers *tiers, CrmRebateMode mode, const CrmTiers *bands,
+		  bool has_cap_payout, int64 cap_payout, LineCalc *c)
+{
+	int64		net = in->purchases - in->returns;
+	CrmDec		one = {1, 0};
+	CrmError	err;
+
+	memset(c, 0, sizeof(*c));
+	c->measured = strcmp(in->basis, "quantity") == 0 ? in->net_quantity : net;
+	if (in->has_cap_measured && c->measured > in->cap_measured)
+	{
+		c->measured = in->cap_measured;
+		c->measured_capped = true;
+	}
+	if (strcmp(in->basis, "growth") != 0)
+	{
+		c->has_qualifying = true;
+		c->qualifying = c->measured * 100;
+	}
+	else if (in->has_reference && in->reference > 0)
+	{
+		/* growth percent with 2 decimals (rounding point), held at scale 4 */
+		c->has_qualifying = true;
+		c->qualifying = div_round_half_away((i128) (net - in->reference) * 10000, in->reference) * 100;
+	}
+	c->multiplier = one;
+	if (bands != NULL && in->has_target && in->target > 0)
+	{
+		/* achievement ratio with 4 decimals (rounding point) */
+		c->has_achievement = true;
+		c->achievement = div_round_half_away((i128) in->achieved * 10000, in->target);
+		c->multiplier = band_multiplier(bands, c->achievement);
+	}
+	if (!crm_rebate_compute(tiers, mode, c->has_qualifying ? c->qualifying : -1, c->measured,
+							c->multiplier, has_cap_payout, cap_payout, &c->res, &err) ||
+		!crm_money_add(c->res.gross, -in->settled, &c->payable, &err))
+		crm_report(&err, "rebate");
+}
+
+/* Fetches a nullable numeric argument at a scale; false when null. */
+static bool
+opt_scaled(FunctionCallInfo fcinfo, int argno, int scale, const char *what, int64 *out)
+{
+	if (PG_ARGISNULL(argno))
+		return false;
+	*out = numeric_to_scaled(PG_GETARG_DATUM(argno), scale, what);
+	return true;
+}
+
+static Datum
+line_explanation(FunctionCallInfo fcinfo, const LineInput *in, const LineCalc *c, const CrmTiers *tiers,
+				 Datum *values, bool *nulls)
+{
+	JsonbParseState *st = NULL;
+	JsonbValue *res;
+
+	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	push_str(&st, "basis", in->basis);
+	push_str(&st, "mode", text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	push_num(&st, "purchases", PG_GETARG_DATUM(6));
+	push_num(&st, "returns", PG_GETARG_DATUM(7));
+	push_num(&st, "net_amount", scaled_to_numeric(in->purchases - in->returns, 2));
+	if (strcmp(in->basis, "quantity") == 0)
+		push_num(&st, "net_quantity", scaled_to_numeric(in->net_quantity, 2));
+	if (strcmp(in->basis, "growth") == 0)
+	{
+		if (in->has_reference)
+			push_num(&st, "reference_net", PG_GETARG_DATUM(9));
+		else
+			push_null(&st, "reference_net");
+		if (c->has_qualifying)
+			push_num(&st, "growth_pct", values[0]);
+		else
+			push_null(&st, "growth_pct");
+	}
+	push_num(&st, "measured", values[1]);
+	if (in->has_cap_measured)
+	{
+		push_key(&st, "cap_measured");
+		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+		push_num(&st, "limit", PG_GETARG_DATUM(4));
+		push_bool(&st, "applied", c->measured_capped);
+		pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	}
+	if (c->has_qualifying)
+		push_num(&st, "qualifying", values[0]);
+	else
+		push_null(&st, "qualifying");
+	if (c->res.tier >= 0)
+	{
+		push_key(&st, "tier");
+		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+		push_num(&st, "no", DirectFunctionCall1(int4_numeric, values[3]));
+		push_num(&st, "min", values[4]);
+		if (!nulls[5])
+			push_num(&st, "rate", values[5]);
+		else
+			push_num(&st, "amount", values[6]);
+		pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	}
+	else
+		push_null(&st, "tier");
+	push_num(&st, "tier_amount", values[7]);
+	if (!PG_ARGISNULL(3))
+	{
+		push_key(&st, "achievement");
+		if (c->has_achievement)
+		{
+			pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+			push_num(&st, "target", PG_GETARG_DATUM(10));
+			push_num(&st, "achieved", scaled_to_numeric(in->achieved, 2));
+			push_num(&st, "ratio", values[2]);
+			pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+		}
+		else
+		{
+			JsonbValue	v;
+
+			v.type = jbvNull;
+			pushJsonbValue(&st, WJB_VALUE, &v);
+		}
+	}
+	push_num(&st, "multiplier", values[8]);
+	if (!PG_ARGISNULL(5))
+	{
+		push_key(&st, "cap_payout");
+		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+		push_num(&st, "limit", PG_GETARG_DATUM(5));
+		push_bool(&st, "applied", c->res.capped);
+		pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	}
+	push_num(&st, "gross", values[9]);
+	push_num(&st, "settled", scaled_to_numeric(in->settled, 2));
+	push_num(&st, "payable", values[11]);
+	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	return JsonbPGetDatum(JsonbValueToJsonb(res));
+}
+
+static void
+line_input(FunctionCallInfo fcinfo, LineInput *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->basis = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (strcmp(in->basis, "net_amount") != 0 && strcmp(in->basis, "quantity") != 0 &&
+		strcmp(in->basis, "growth") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown rebate basis \"%s\"", in->basis),
+				 errhint("The basis is net_amount, quantity or growth.")));
+	in->has_cap_measured = opt_scaled(fcinfo, 4, 2, "cap_measured", &in->cap_measured);
+	(void) opt_scaled(fcinfo, 6, 2, "purchases", &in->purchases);
+	(void) opt_scaled(fcinfo, 7, 2, "returns", &in->returns);
+	(void) opt_scaled(fcinfo, 8, 2, "net quantity", &in->net_quantity);
+	in->has_reference = opt_scaled(fcinfo, 9, 2, "reference", &in->reference);
+	in->has_target = opt_scaled(fcinfo, 10, 2, "target", &in->target);
+	(void) opt_scaled(fcinfo, 11, 2, "achieved", &in->achieved);
+	(void) opt_scaled(fcinfo, 12, 2, "settled", &in->settled);
+}
+
+PG_FUNCTION_INFO_V1(crm_rebate_line);
+
+/*
+ * crm.rebate_line(basis, mode, tiers, bands, cap_measured, cap_payout, purchases, returns,
+ *                 net_quantity, reference_net, target, achieved, settled) RETURNS crm.rebate_line_result
+ */
+Datum
+crm_rebate_line(PG_FUNCTION_ARGS)
+{
+	RebateCallCache *cache = call_cache(fcinfo);
+	const CrmTiers *tiers;
+	const CrmTiers *bands = NULL;
+	CrmRebateMode mode;
+	LineInput	in;
+	LineCalc	c;
+	int64		cap_payout = 0;
+	bool		has_cap_payout;
+	Datum		values[13];
+	bool		nulls[13] = {0};
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(6) || PG_ARGISNULL(7))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("basis, mode, tiers, purchases and returns of a rebate line must not be null"),
+				 errhint("Pass 0 for a dealer without transactions.")));
+	tiers = cached_tiers(fcinfo, &cache->tiers, 2, NULL);
+	if (!PG_ARGISNULL(3))
+		bands = cached_tiers(fcinfo, &cache->bands, 3, "multiplier bands");
+	mode = mode_arg(fcinfo, 1);
+	line_input(fcinfo, &in);
+	has_cap_payout = opt_scaled(fcinfo, 5, 2, "cap_payout", &cap_payout);
+	line_calc(&in, tiers, mode, bands, has_cap_payout, cap_payout, &c);
+
+	nulls[0] = !c.has_qualifying;
+	values[0] = c.has_qualifying ? scaled_to_numeric(c.qualifying / 100, 2) : (Datum) 0;
+	values[1] = scaled_to_numeric(c.measured, 2);
+	nulls[2] = !c.has_achievement;
+	values[2] = c.has_achievement ? scaled_to_numeric(c.achievement, 4) : (Datum) 0;
+	nulls[3] = nulls[4] = nulls[5] = nulls[6] = true;
+	if (c.res.tier >= 0)
+	{
+		const CrmTier *t = &tiers->tiers[c.res.tier];
+		int64		min = t->min;
+		int			min_scale = 4;
+
+		while (min_scale > 0 && min % 10 == 0)
+		{
+			min /= 10;
+			min_scale--;
+		}
+		nulls[3] = nulls[4] = false;
+		values[3] = Int32GetDatum(c.res.tier + 1);
+		values[4] = scaled_to_numeric(min, min_scale);
+		nulls[t->has_rate ? 5 : 6] = false;
+		values[5] = t->has_rate ? scaled_to_numeric(t->rate.v, t->rate.scale) : (Datum) 0;
+		values[6] = t->has_rate ? (Datum) 0 : scaled_to_numeric(t->amount, 2);
+	}
+	values[7] = scaled_to_numeric(c.res.tier_amount, 2);
+	values[8] = scaled_to_numeric(c.multiplier.v, c.multiplier.scale);
+	values[9] = scaled_to_numeric(c.res.gross, 2);
+	values[10] = BoolGetDatum(c.res.capped);
+	values[11] = scaled_to_numeric(c.payable, 2);
+	values[12] = line_explanation(fcinfo, &in, &c, tiers, values, nulls);
+
+	if (cache->tupdesc == NULL)
+	{
+		TupleDesc	td;
+		MemoryContext old;
+
+		if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "crm.rebate_line must return a composite type");
+		old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		cache->tupdesc = BlessTupleDesc(CreateTupleDescCopy(td));
+		MemoryContextSwitchTo(old);
+	}
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(cache->tupdesc, values, nulls)));
+}

@@ -111,6 +111,31 @@ CREATE FUNCTION crm.rebate_calc(qualifying numeric, measured numeric, tiers json
     LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION crm.rebate_calc(numeric, numeric, jsonb, text, numeric, jsonb, numeric, numeric) IS 'The C core of a rebate line: tier chosen by qualifying (4 decimals), rate applied to measured (fen), times the multiplier band reached by achievement (1 when achievement or bands are null, 0 below the first band), cut at cap_payout, minus settled. One rounding to the fen.';
 
+CREATE TYPE crm.rebate_line_result AS (
+    qualifying   numeric,
+    measured     numeric,
+    achievement  numeric,
+    tier_no      integer,
+    tier_min     numeric,
+    rate         numeric,
+    fixed_amount numeric,
+    tier_amount  numeric,
+    multiplier   numeric,
+    gross        numeric,
+    capped       boolean,
+    payable      numeric,
+    explanation  jsonb
+);
+COMMENT ON TYPE crm.rebate_line_result IS 'One dealer''s rebate line as crm.compute_rebates stores it, with its explanation.';
+
+CREATE FUNCTION crm.rebate_line(basis text, mode text, tiers jsonb, bands jsonb, cap_measured numeric,
+                                cap_payout numeric, purchases numeric, returns numeric, net_quantity numeric,
+                                reference_net numeric, target numeric, achieved numeric, settled numeric)
+    RETURNS crm.rebate_line_result
+    AS 'MODULE_PATHNAME', 'crm_rebate_line'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION crm.rebate_line(text, text, jsonb, jsonb, numeric, numeric, numeric, numeric, numeric, numeric, numeric, numeric, numeric) IS 'The C core of crm.compute_rebates for one dealer: measured value (net amount or net quantity, cut at cap_measured), qualifying value (the measured value, or growth percent over reference_net rounded to 2 decimals), achievement = achieved / target rounded to 4 decimals and its multiplier band, tier maths, payout cap, payable = gross - settled, and the machine-readable explanation of every step.';
+
 -- ---------------------------------------------------------------------------------------------
 -- Programs and the approval chain
 -- ---------------------------------------------------------------------------------------------

@@ -166,46 +166,18 @@ BEGIN
     UPDATE crm.rebate_run r SET superseded_by = run
      WHERE r.tenant_id = t AND r.run_id = ANY (old_runs);
 
-    INSERT INTO crm.rebate_line (tenant_id, run_id, dealer_id, purchases, returns, net_amount, net_quantity, reference_net,
-                                 qualifying, measured, achievement, tier_no, rate, fixed_amount, tier_amount,
-                                 multiplier, gross, capped, settled, payable, explanation)
-    SELECT t, run, y.dealer_id, y.purchases, y.returns, y.net_amount, y.net_quantity, y.reference_net,
-           y.qualifying, y.measured, y.achievement, c.tier_no, c.rate, c.fixed_amount, c.tier_amount,
-           c.multiplier, c.gross, c.capped, y.settled, c.payable,
-           pg_catalog.jsonb_build_object(
-               'program', p.code, 'period', pg_catalog.jsonb_build_array(v_start, v_end),
-               'basis', p.basis, 'basis_window', pg_catalog.jsonb_build_array(w_from, w_to),
-               'purchases', y.purchases, 'returns', y.returns, 'net_amount', y.net_amount,
-               'net_quantity', y.net_quantity,
-               'reference', CASE WHEN p.basis = 'growth' THEN pg_catalog.jsonb_build_object(
-                                'window', pg_catalog.jsonb_build_array(ref_from, ref_to),
-                                'net_amount', y.reference_net, 'growth_pct', y.qualifying) END,
-               'cap_measured', CASE WHEN p.cap_measured IS NOT NULL THEN pg_catalog.jsonb_build_object(
-                                'limit', p.cap_measured, 'applied', y.measured_capped) END,
-               'qualifying', y.qualifying, 'measured', y.measured, 'mode', p.mode,
-               'tier', CASE WHEN c.tier_no IS NOT NULL THEN pg_catalog.jsonb_build_object(
-                           'no', c.tier_no, 'min', c.tier_min, 'rate', c.rate, 'amount', c.fixed_amount) END,
-               'tier_amount', c.tier_amount,
-               'achievement', CASE WHEN p.multiplier_bands IS NOT NULL THEN pg_catalog.jsonb_build_object(
-                                'promotion', p.promotion, 'target', y.target_amount, 'achieved', y.achieved,
-                                'ratio', y.achievement) END,
-               'multiplier', c.multiplier,
-               'cap_payout', CASE WHEN p.cap_payout IS NOT NULL THEN pg_catalog.jsonb_build_object(
-                                'limit', p.cap_payout, 'applied', c.capped) END,
-               'gross', c.gross, 'settled', y.settled, 'payable', c.payable)
+    INSERT INTO crm.rebate_line (tenant_id, run_id, dealer_id, purchases, returns, net_amount, net_quantity,
+                                 reference_net, qualifying, measured, achievement, tier_no, rate, fixed_amount,
+                                 tier_amount, multiplier, gross, capped, settled, payable, explanation)
+    SELECT t, run, y.dealer_id, y.purchases, y.returns, y.purchases - y.returns, y.net_quantity,
+           y.reference_net, c.qualifying, c.measured, c.achievement, c.tier_no, c.rate, c.fixed_amount,
+           c.tier_amount, c.multiplier, c.gross, c.capped, y.settled, c.payable, c.explanation
       FROM (
         SELECT d.dealer_id,
-               COALESCE(a.purchases, 0)::numeric(16,2) AS purchases, COALESCE(a.returns, 0)::numeric(16,2) AS returns,
-               (COALESCE(a.purchases, 0) - COALESCE(a.returns, 0))::numeric(16,2) AS net_amount,
+               COALESCE(a.purchases, 0)::numeric(16,2) AS purchases,
+               COALESCE(a.returns, 0)::numeric(16,2) AS returns,
                COALESCE(a.net_quantity, 0)::numeric(16,3) AS net_quantity,
-               rf.net AS reference_net,
-               m.measured_raw > p.cap_measured AS measured_capped,
-               LEAST(m.measured_raw, p.cap_measured) AS measured,
-               CASE WHEN p.basis <> 'growth' THEN LEAST(m.measured_raw, p.cap_measured)
-                    WHEN rf.net > 0 THEN pg_catalog.round((COALESCE(a.purchases, 0) - COALESCE(a.returns, 0) - rf.net)
-                                                          * 100 / rf.net, 2) END AS qualifying,
-               tg.target_amount, tg.achieved,
-               CASE WHEN tg.target_amount > 0 THEN pg_catalog.round(tg.achieved / tg.target_amount, 4) END AS achievement,
+               rf.net AS reference_net, tg.target_amount, tg.achieved,
                COALESCE(st.settled, 0)::numeric(16,2) AS settled
           FROM crm.dealer d
           LEFT JOIN crm.rebate_aggregate(t, w_from, w_to, p.eligible_categories, need_quantity) a
@@ -231,15 +203,14 @@ BEGIN
                 WHERE r.tenant_id = t AND r.program_id = p.program_id AND r.status = 'approved'
                   AND r.period_start >= basis_start AND r.period_end <= v_end
                 GROUP BY l.dealer_id) st ON st.dealer_id = d.dealer_id
-          CROSS JOIN LATERAL (SELECT CASE WHEN p.basis = 'quantity' THEN COALESCE(a.net_quantity, 0)
-                                          ELSE COALESCE(a.purchases, 0) - COALESCE(a.returns, 0) END AS measured_raw) m
          WHERE d.tenant_id = t AND d.status = 'active'
            AND (p.eligible_levels IS NULL OR d.level = ANY (p.eligible_levels))
            AND (p.eligible_regions IS NULL OR d.region = ANY (p.eligible_regions))
            AND (eligible IS NULL OR d.dealer_id = ANY (eligible))
       ) y
-      CROSS JOIN LATERAL crm.rebate_calc(COALESCE(y.qualifying, -1), y.measured, p.tiers, p.mode,
-                                         y.achievement, p.multiplier_bands, p.cap_payout, y.settled) c;
+      CROSS JOIN LATERAL crm.rebate_line(p.basis, p.mode, p.tiers, p.multiplier_bands, p.cap_measured,
+                                         p.cap_payout, y.purchases, y.returns, y.net_quantity, y.reference_net,
+                                         y.target_amount, y.achieved, y.settled) c;
 
     UPDATE crm.rebate_run r
        SET (dealers, total_gross, total_settled, total_payable) =
