@@ -149,7 +149,8 @@ CREATE TABLE crm.rebate_program (
     mode                 text          NOT NULL DEFAULT 'retroactive'
                          CHECK (mode IN ('retroactive', 'progressive')),
     tiers                jsonb         NOT NULL CHECK (crm.rebate_tiers_check(tiers)),
-    multiplier_bands     jsonb         CHECK (crm.rebate_tiers_check(multiplier_bands)),
+    multiplier_bands     jsonb         CHECK (crm.rebate_tiers_check(multiplier_bands)
+                                              AND NOT multiplier_bands OPERATOR(pg_catalog.@?) '$[*] ? (exists (@.amount))'),
     promotion            text,
     cap_measured         numeric(16,2) CHECK (cap_measured >= 0),
     cap_payout           numeric(16,2) CHECK (cap_payout >= 0),

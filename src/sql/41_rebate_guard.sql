@@ -97,7 +97,12 @@ CREATE FUNCTION crm.rebate_run_insert_guard() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    p crm.rebate_program := crm.rebate_check_period(NEW.tenant_id, NEW.program_id, NEW.period_start, NEW.period_end);
 BEGIN
+    NEW.basis_start := CASE WHEN p.cumulative THEN p.valid_from ELSE NEW.period_start END;
+    NEW.settlement := CASE WHEN p.cumulative AND NEW.period_end < p.valid_to THEN 'interim' ELSE 'final' END;
+    NEW.program_snapshot := pg_catalog.to_jsonb(p) - 'created_at';
     NEW.status := 'calculated';
     NEW.created_by := current_user;
     NEW.created_at := pg_catalog.clock_timestamp();
@@ -116,7 +121,7 @@ BEGIN
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION crm.rebate_run_insert_guard() IS 'Trigger: a new run starts calculated, without totals, created by current_user.';
+COMMENT ON FUNCTION crm.rebate_run_insert_guard() IS 'Trigger: a new run''s period is checked against its program, whose snapshot, basis start and settlement kind it takes; it starts calculated, without totals, created by current_user.';
 CREATE TRIGGER rebate_run_insert_guard BEFORE INSERT ON crm.rebate_run
     FOR EACH ROW EXECUTE FUNCTION crm.rebate_run_insert_guard();
 

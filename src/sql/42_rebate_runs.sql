@@ -105,67 +105,51 @@ END
 $$;
 COMMENT ON FUNCTION crm.rebate_aggregate(bigint, date, date, text[], boolean) IS 'Internal: purchases, returns and net quantity (when p_quantity) per dealer over the tenant''s transaction lines of a date window and categories (null = all).';
 
-CREATE FUNCTION crm.compute_rebates(program bigint, period_start date, period_end date) RETURNS bigint
-    LANGUAGE plpgsql VOLATILE
+-- Fills a run that the current transaction has just created: the lines, computed from the
+-- program snapshot the insert trigger took, and the totals. SECURITY DEFINER because nobody else
+-- may write lines: a run's lines therefore always come from this computation, never from a
+-- hand-made INSERT. It works only on a run created by the calling transaction (which row-level
+-- security let the caller create for its own tenant) and filters every query by that tenant.
+CREATE FUNCTION crm.rebate_fill_run(p_run bigint) RETURNS void
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     SET plan_cache_mode = force_custom_plan   -- a generic plan of the run's big statement is 3x slower
 AS $$
 #variable_conflict use_variable
 DECLARE
-    t bigint := crm.current_tenant();
-    p crm.rebate_program := crm.rebate_check_period(t, program, period_start, period_end);
-    v_start date := period_start;
-    v_end date := period_end;
-    basis_start date := CASE WHEN p.cumulative THEN p.valid_from ELSE period_start END;
+    rr crm.rebate_run;
+    p crm.rebate_program;
+    t bigint;
+    run bigint := p_run;
+    v_end date;
+    basis_start date;
     w_from date;
     w_to date;
-    ref_from date := (period_start - p.reference_offset)::date;
-    ref_to date := (period_end - p.reference_offset)::date;
+    ref_from date;
+    ref_to date;
     eligible bigint[];
-    run bigint;
-    old_runs bigint[];
-    busy bigint;
-    need_quantity boolean := p.basis = 'quantity';
-    span text := pg_catalog.to_char(period_start, 'YYYY-MM-DD') || ' to ' || pg_catalog.to_char(period_end, 'YYYY-MM-DD');
+    need_quantity boolean;
 BEGIN
+    SELECT * INTO rr FROM crm.rebate_run x
+     WHERE x.run_id = p_run AND x.created_xact OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()
+       AND x.status = 'calculated' AND x.total_payable IS NULL
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'rebate run % is not a run this transaction is computing', p_run
+            USING ERRCODE = '55000', HINT = 'Use crm.compute_rebates(program, period_start, period_end).';
+    END IF;
+    t := rr.tenant_id;
+    p := pg_catalog.jsonb_populate_record(NULL::crm.rebate_program, rr.program_snapshot);
+    v_end := rr.period_end;
+    basis_start := rr.basis_start;
     w_from := GREATEST(basis_start, p.valid_from);
     w_to := LEAST(v_end, p.valid_to);
-    -- one computation per program and period at a time: a second session fails at once
-    IF NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended(
-           pg_catalog.format('crm.rebate_run:%s:%s:%s:%s', t, p.program_id, v_start, v_end), 0)) THEN
-        RAISE EXCEPTION 'a run of rebate program "%" for % is being computed by another session', p.code, span
-            USING ERRCODE = '55P03', HINT = 'Wait for that run to finish; it supersedes or is superseded by yours.';
-    END IF;
-    SELECT r.run_id INTO busy FROM crm.rebate_run r
-     WHERE r.tenant_id = t AND r.program_id = p.program_id AND r.period_start = v_start
-       AND r.period_end = v_end AND r.status = 'pending';
-    IF busy IS NOT NULL THEN
-        RAISE EXCEPTION 'rebate run % of program "%" for % is awaiting approval', busy, p.code, span
-            USING ERRCODE = '55000', HINT = 'Approve or reject that run first; a submitted run is never replaced.';
-    END IF;
+    ref_from := (rr.period_start - p.reference_offset)::date;
+    ref_to := (rr.period_end - p.reference_offset)::date;
+    need_quantity := p.basis = 'quantity';
     IF p.eligibility_model IS NOT NULL THEN
         eligible := crm.rebate_eligible_by_decision(t, p);
     END IF;
-
-    WITH s AS (
-        UPDATE crm.rebate_run r SET status = 'superseded'
-         WHERE r.tenant_id = t AND r.program_id = p.program_id AND r.period_start = v_start
-           AND r.period_end = v_end AND r.status = 'calculated'
-        RETURNING r.run_id)
-    SELECT pg_catalog.array_agg(s.run_id) INTO old_runs FROM s;
-
-    BEGIN
-        INSERT INTO crm.rebate_run (program_id, period_start, period_end, basis_start, settlement, program_snapshot)
-        VALUES (p.program_id, v_start, v_end, basis_start,
-                CASE WHEN p.cumulative AND v_end < p.valid_to THEN 'interim' ELSE 'final' END,
-                pg_catalog.to_jsonb(p) - 'created_at')
-        RETURNING run_id INTO run;
-    EXCEPTION WHEN unique_violation THEN
-        RAISE EXCEPTION 'another run of rebate program "%" for % was computed at the same time', p.code, span
-            USING ERRCODE = '55P03', HINT = 'Only one run per program and period can be active; use the other run or compute again.';
-    END;
-    UPDATE crm.rebate_run r SET superseded_by = run
-     WHERE r.tenant_id = t AND r.run_id = ANY (old_runs);
 
     INSERT INTO crm.rebate_line (tenant_id, run_id, dealer_id, purchases, returns, net_amount, net_quantity,
                                  reference_net, qualifying, measured, achievement, tier_no, rate, fixed_amount,
@@ -219,6 +203,58 @@ BEGIN
                    COALESCE(pg_catalog.sum(l.settled), 0), COALESCE(pg_catalog.sum(l.payable), 0)
               FROM crm.rebate_line l WHERE l.tenant_id = t AND l.run_id = run)
      WHERE r.tenant_id = t AND r.run_id = run;
+END
+$$;
+COMMENT ON FUNCTION crm.rebate_fill_run(bigint) IS 'Internal (SECURITY DEFINER): computes the lines and totals of a run the calling transaction has just created; the only way lines are written.';
+
+CREATE FUNCTION crm.compute_rebates(program bigint, period_start date, period_end date) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    t bigint := crm.current_tenant();
+    p crm.rebate_program := crm.rebate_check_period(t, program, period_start, period_end);
+    v_start date := period_start;
+    v_end date := period_end;
+    run bigint;
+    old_runs bigint[];
+    busy bigint;
+    span text := pg_catalog.to_char(period_start, 'YYYY-MM-DD') || ' to ' || pg_catalog.to_char(period_end, 'YYYY-MM-DD');
+BEGIN
+    -- one computation per program and period at a time: a second session fails at once
+    IF NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended(
+           pg_catalog.format('crm.rebate_run:%s:%s:%s:%s', t, p.program_id, v_start, v_end), 0)) THEN
+        RAISE EXCEPTION 'a run of rebate program "%" for % is being computed by another session', p.code, span
+            USING ERRCODE = '55P03', HINT = 'Wait for that run to finish; it supersedes or is superseded by yours.';
+    END IF;
+    SELECT r.run_id INTO busy FROM crm.rebate_run r
+     WHERE r.tenant_id = t AND r.program_id = p.program_id AND r.period_start = v_start
+       AND r.period_end = v_end AND r.status = 'pending';
+    IF busy IS NOT NULL THEN
+        RAISE EXCEPTION 'rebate run % of program "%" for % is awaiting approval', busy, p.code, span
+            USING ERRCODE = '55000', HINT = 'Approve or reject that run first; a submitted run is never replaced.';
+    END IF;
+
+    WITH s AS (
+        UPDATE crm.rebate_run r SET status = 'superseded'
+         WHERE r.tenant_id = t AND r.program_id = p.program_id AND r.period_start = v_start
+           AND r.period_end = v_end AND r.status = 'calculated'
+        RETURNING r.run_id)
+    SELECT pg_catalog.array_agg(s.run_id) INTO old_runs FROM s;
+
+    BEGIN
+        -- the insert trigger checks the period and takes the program snapshot, basis start and settlement
+        INSERT INTO crm.rebate_run (program_id, period_start, period_end)
+        VALUES (p.program_id, v_start, v_end)
+        RETURNING run_id INTO run;
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'another run of rebate program "%" for % was computed at the same time', p.code, span
+            USING ERRCODE = '55P03', HINT = 'Only one run per program and period can be active; use the other run or compute again.';
+    END;
+    UPDATE crm.rebate_run r SET superseded_by = run
+     WHERE r.tenant_id = t AND r.run_id = ANY (old_runs);
+    PERFORM crm.rebate_fill_run(run);
     RETURN run;
 END
 $$;

@@ -61,7 +61,8 @@ COMMENT ON VIEW crm.rebate_approval_queue IS 'Runs awaiting approval: next level
 -- ---------------------------------------------------------------------------------------------
 -- Privileges. Managers keep dealers, transactions, targets and programs, compute, submit and
 -- approve (the triggers decide who may approve what); admins also shape the approval chain and
--- delete master data. Nobody may change or delete runs, lines, approvals or the audit trail.
+-- delete master data. Nobody may change or delete runs, lines, approvals or the audit trail, and
+-- lines are written only by crm.rebate_fill_run (SECURITY DEFINER), never by hand.
 -- Roles named in the approval chain need crm_manager (or the grants below) to approve.
 -- ---------------------------------------------------------------------------------------------
 GRANT SELECT ON crm.dealer TO crm_rep;
@@ -69,9 +70,10 @@ GRANT SELECT, INSERT, UPDATE ON crm.dealer, crm.dealer_txn, crm.dealer_target, c
 GRANT DELETE ON crm.dealer, crm.dealer_txn, crm.dealer_target, crm.rebate_program TO crm_admin;
 GRANT SELECT ON crm.rebate_approval_level TO crm_manager;
 GRANT INSERT, UPDATE, DELETE ON crm.rebate_approval_level TO crm_admin;
-GRANT SELECT, INSERT ON crm.rebate_run, crm.rebate_line, crm.rebate_approval TO crm_manager;
-GRANT UPDATE (status, approved_levels, dealers, total_gross, total_settled, total_payable, superseded_by)
+GRANT SELECT ON crm.rebate_run, crm.rebate_line TO crm_manager;
+GRANT INSERT (program_id, period_start, period_end), UPDATE (status, approved_levels, superseded_by)
     ON crm.rebate_run TO crm_manager;
+GRANT SELECT, INSERT ON crm.rebate_approval TO crm_manager;
 GRANT SELECT ON crm.rebate_run_event TO crm_manager;
 GRANT SELECT ON crm.rebate_statement, crm.rebate_accrual, crm.rebate_approval_queue TO crm_bi_reader;
 
@@ -79,9 +81,9 @@ REVOKE ALL ON FUNCTION crm.compute_rebates(bigint, date, date), crm.submit_run(b
     crm.approve_run(bigint, text), crm.reject_run(bigint, text),
     crm.rebate_eligible_by_decision(bigint, crm.rebate_program),
     crm.rebate_check_period(bigint, bigint, date, date), crm.rebate_run_for_update(bigint),
-    crm.rebate_aggregate(bigint, date, date, text[], boolean) FROM PUBLIC;
+    crm.rebate_aggregate(bigint, date, date, text[], boolean), crm.rebate_fill_run(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION crm.compute_rebates(bigint, date, date), crm.submit_run(bigint),
     crm.approve_run(bigint, text), crm.reject_run(bigint, text),
     crm.rebate_eligible_by_decision(bigint, crm.rebate_program),
     crm.rebate_check_period(bigint, bigint, date, date), crm.rebate_run_for_update(bigint),
-    crm.rebate_aggregate(bigint, date, date, text[], boolean) TO crm_manager;
+    crm.rebate_aggregate(bigint, date, date, text[], boolean), crm.rebate_fill_run(bigint) TO crm_manager;

@@ -1,7 +1,7 @@
 -- Dealer rebates: the SAP worked example, tier boundaries, returns, caps, growth, modes,
 -- multiplier, rounding over many lines, approval rules, immutability, audit, views.
 BEGIN;
-SELECT plan(70);
+SELECT plan(73);
 
 CREATE ROLE tap_regional NOLOGIN IN ROLE crm_manager;
 CREATE ROLE tap_finance NOLOGIN IN ROLE crm_manager;
@@ -287,6 +287,19 @@ SELECT throws_ok(format($$INSERT INTO crm.rebate_line (run_id, dealer_id, purcha
                  'no line can be added to an existing run');
 SELECT throws_ok('UPDATE crm.rebate_run_event SET actor = current_user', '55000', NULL, 'the audit trail is append-only');
 SELECT throws_ok('DELETE FROM crm.rebate_approval', '55000', NULL, 'approvals cannot be deleted');
+
+-- lines come only from the computation
+SET ROLE tap_calc;
+SELECT throws_ok(format($$INSERT INTO crm.rebate_line (run_id, dealer_id, purchases, returns, net_amount, net_quantity,
+                   qualifying, measured, tier_amount, multiplier, gross, capped, settled, payable, explanation)
+                   VALUES (%s, 8, 0, 0, 0, 0, 0, 0, 0, 1, 99, false, 0, 99, '{}')$$, :mm), '42501', NULL,
+                 'a manager cannot write rebate lines by hand');
+SELECT throws_ok($$INSERT INTO crm.rebate_run (program_id, period_start, period_end, program_snapshot)
+                   VALUES (2, '2026-10-01', '2026-10-31', '{"tiers": [{"min": 0, "rate": 0.5}]}')$$, '42501', NULL,
+                 'a manager cannot hand a run a made-up program snapshot');
+SELECT throws_ok(format('SELECT crm.rebate_fill_run(%s)', :mm), '55000', NULL,
+                 'only a run created by the same transaction can be filled, once');
+RESET ROLE;
 
 -- ------------------------------------------------------------------ audit trail and outbox
 SELECT results_eq(format('SELECT event, actor::text COLLATE "default", level_no FROM crm.rebate_run_event WHERE run_id = %s ORDER BY event_id', :q1),
