@@ -807,6 +807,20 @@ SELECT crm.setup_tenant_table('crm.rebate_run_event');
 -- only superusers can set it.
 -- ---------------------------------------------------------------------------------------------
 
+-- pg_restore loads the rows of these tables with COPY after CREATE EXTENSION has created them
+-- with their triggers. A COPY run by a superuser or the extension's owner is therefore taken as a
+-- restore: rows are loaded as they were dumped (statuses, totals, actors). Nobody else can do it.
+CREATE FUNCTION crm.rebate_restoring() RETURNS boolean
+    LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT pg_catalog.current_query() OPERATOR(pg_catalog.~*) '^\s*copy\s'
+       AND ((SELECT a.rolsuper FROM pg_catalog.pg_roles a WHERE a.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
+            OR pg_catalog.pg_has_role(CURRENT_USER,
+                   (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'crm'),
+                   'MEMBER'));
+END;
+COMMENT ON FUNCTION crm.rebate_restoring() IS 'True while a superuser or the extension owner runs COPY (pg_restore): the rebate guards then load rows as dumped.';
+
 CREATE FUNCTION crm.rebate_refuse_change() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -845,6 +859,9 @@ AS $$
 DECLARE
     bad bigint;
 BEGIN
+    IF crm.rebate_restoring() THEN
+        RETURN NULL;
+    END IF;
     SELECT n.dealer_id INTO bad FROM new_lines n
      WHERE NOT EXISTS (SELECT 1 FROM crm.dealer d WHERE d.tenant_id = n.tenant_id AND d.dealer_id = n.dealer_id)
      LIMIT 1;
@@ -892,8 +909,12 @@ CREATE FUNCTION crm.rebate_run_insert_guard() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    p crm.rebate_program := crm.rebate_check_period(NEW.tenant_id, NEW.program_id, NEW.period_start, NEW.period_end);
+    p crm.rebate_program;
 BEGIN
+    IF crm.rebate_restoring() THEN
+        RETURN NEW;
+    END IF;
+    p := crm.rebate_check_period(NEW.tenant_id, NEW.program_id, NEW.period_start, NEW.period_end);
     NEW.basis_start := CASE WHEN p.cumulative THEN p.valid_from ELSE NEW.period_start END;
     NEW.settlement := CASE WHEN p.cumulative AND NEW.period_end < p.valid_to THEN 'interim' ELSE 'final' END;
     NEW.program_snapshot := pg_catalog.to_jsonb(p) - 'created_at';
@@ -1031,6 +1052,9 @@ DECLARE
     r crm.rebate_run;
     lvl jsonb;
 BEGIN
+    IF crm.rebate_restoring() THEN
+        RETURN NEW;
+    END IF;
     NEW.actor := current_user;
     NEW.decided_at := pg_catalog.clock_timestamp();
     SELECT * INTO r FROM crm.rebate_run x WHERE x.tenant_id = NEW.tenant_id AND x.run_id = NEW.run_id FOR UPDATE;
