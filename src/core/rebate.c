@@ -11,6 +11,8 @@
  */
 #include "rebate.h"
 
+#include <string.h>
+
 typedef __int128 i128;
 
 static i128
@@ -164,4 +166,94 @@ crm_rebate_compute(const CrmTiers *tiers, CrmRebateMode mode,
 		res->capped = true;
 	}
 	return true;
+}
+
+bool
+crm_rebate_basis_parse(const char *s, CrmRebateBasis *basis, CrmError *err)
+{
+	if (strcmp(s, "net_amount") == 0)
+		*basis = CRM_BASIS_NET_AMOUNT;
+	else if (strcmp(s, "quantity") == 0)
+		*basis = CRM_BASIS_QUANTITY;
+	else if (strcmp(s, "growth") == 0)
+		*basis = CRM_BASIS_GROWTH;
+	else
+	{
+		crm_fail(err, CRM_ERR_INVALID, 0, "unknown rebate basis \"%.40s\"", s);
+		crm_error_hint(err, "The basis is net_amount, quantity or growth.");
+		return false;
+	}
+	return true;
+}
+
+const char *
+crm_rebate_basis_name(CrmRebateBasis basis)
+{
+	return basis == CRM_BASIS_QUANTITY ? "quantity" : basis == CRM_BASIS_GROWTH ? "growth" : "net_amount";
+}
+
+bool
+crm_rebate_band_factor(const CrmTiers *bands, int64_t achievement, CrmDec *factor, CrmError *err)
+{
+	int			i = crm_tiers_find(bands, achievement);
+
+	factor->v = 0;
+	factor->scale = 0;
+	if (i < 0)
+		return true;
+	if (!bands->tiers[i].has_rate)
+	{
+		crm_fail(err, CRM_ERR_INVALID, 0, "multiplier band %d has an amount instead of a rate", i + 1);
+		crm_error_hint(err, "Multiplier bands are tiers whose \"rate\" is the factor, e.g. {\"min\": 0.8, \"rate\": 1}.");
+		return false;
+	}
+	*factor = bands->tiers[i].rate;
+	return true;
+}
+
+/* Growth percent at scale 4, rounded to 2 decimals first (the documented rounding point). */
+static int64_t
+growth_qualifying(int64_t net, int64_t reference)
+{
+	return (int64_t) div_round_i128((i128) (net - reference) * 10000, reference) * 100;
+}
+
+bool
+crm_rebate_line_compute(const CrmLineInput *in, const CrmTiers *tiers, CrmRebateMode mode,
+						const CrmTiers *bands, CrmLineResult *c, CrmError *err)
+{
+	int64_t		net = in->purchases - in->returns;
+	CrmDec		one = {1, 0};
+
+	memset(c, 0, sizeof(*c));
+	c->measured = in->basis == CRM_BASIS_QUANTITY ? in->net_quantity : net;
+	if (in->has_cap_measured && c->measured > in->cap_measured)
+	{
+		c->measured = in->cap_measured;
+		c->measured_capped = true;
+	}
+	if (c->measured > INT64_C(100000000000000) || c->measured < -INT64_C(100000000000000))
+		return overflow(err);
+	if (in->basis != CRM_BASIS_GROWTH)
+	{
+		c->has_qualifying = true;
+		c->qualifying = c->measured * 100;
+	}
+	else if (in->has_reference && in->reference > 0)
+	{
+		c->has_qualifying = true;
+		c->qualifying = growth_qualifying(net, in->reference);
+	}
+	c->multiplier = one;
+	if (bands != NULL && in->has_target && in->target > 0)
+	{
+		c->has_achievement = true;
+		c->achievement = (int64_t) div_round_i128((i128) in->achieved * 10000, in->target);
+		if (!crm_rebate_band_factor(bands, c->achievement, &c->multiplier, err))
+			return false;
+	}
+	if (!crm_rebate_compute(tiers, mode, c->has_qualifying ? c->qualifying : -1, c->measured,
+							c->multiplier, in->has_cap_payout, in->cap_payout, &c->res, err))
+		return false;
+	return crm_money_add(c->res.gross, -in->settled, &c->payable, err);
 }

@@ -73,4 +73,59 @@ extern bool crm_rebate_compute(const CrmTiers *tiers, CrmRebateMode mode,
 /* Converts a decimal to a fixed scale, rounding half away from zero once. */
 extern bool crm_dec_to_scale(CrmDec d, int scale, int64_t *out, CrmError *err);
 
+
+/* What a program measures. */
+typedef enum CrmRebateBasis
+{
+	CRM_BASIS_NET_AMOUNT,		/* purchases - returns */
+	CRM_BASIS_QUANTITY,			/* units purchased - returned; rates per unit */
+	CRM_BASIS_GROWTH			/* tier by growth percent over a reference; rate on net amount */
+} CrmRebateBasis;
+
+/* One dealer's inputs to a run line; money in fen, quantities at scale 2. */
+typedef struct CrmLineInput
+{
+	CrmRebateBasis basis;
+	bool		has_cap_measured;
+	int64_t		cap_measured;	/* scale 2 */
+	bool		has_cap_payout;
+	int64_t		cap_payout;		/* fen */
+	int64_t		purchases;
+	int64_t		returns;
+	int64_t		net_quantity;	/* scale 2 */
+	bool		has_reference;
+	int64_t		reference;		/* net purchases of the reference period */
+	bool		has_target;
+	int64_t		target;
+	int64_t		achieved;
+	int64_t		settled;
+} CrmLineInput;
+
+typedef struct CrmLineResult
+{
+	int64_t		measured;		/* scale 2, after cap_measured */
+	bool		measured_capped;
+	bool		has_qualifying;	/* false: growth without a positive reference */
+	int64_t		qualifying;		/* scale 4 */
+	bool		has_achievement;
+	int64_t		achievement;	/* scale 4: achieved / target, rounded */
+	CrmDec		multiplier;
+	CrmRebateResult res;
+	int64_t		payable;		/* gross - settled */
+} CrmLineResult;
+
+extern bool crm_rebate_basis_parse(const char *s, CrmRebateBasis *basis, CrmError *err);
+extern const char *crm_rebate_basis_name(CrmRebateBasis basis);
+
+/* The factor of the band an achievement (scale 4) reaches: its rate, 0 below the first band. */
+extern bool crm_rebate_band_factor(const CrmTiers *bands, int64_t achievement, CrmDec *factor, CrmError *err);
+
+/*
+ * A whole line: measured value (cut at cap_measured), qualifying value (the measured value, or
+ * growth percent rounded to 2 decimals), achievement rounded to 4 decimals and its band factor
+ * (bands may be NULL: factor 1; no target: factor 1), the rebate, payable = gross - settled.
+ */
+extern bool crm_rebate_line_compute(const CrmLineInput *in, const CrmTiers *tiers, CrmRebateMode mode,
+									const CrmTiers *bands, CrmLineResult *out, CrmError *err);
+
 #endif							/* CRM_REBATE_H */

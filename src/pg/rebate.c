@@ -179,23 +179,6 @@ crm_rebate_tiers_check(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(true);
 }
 
-/* The multiplier for an achievement (scale 4) from the bands: the rate of the band reached, 0 below. */
-static CrmDec
-band_multiplier(const CrmTiers *bands, int64 achievement)
-{
-	int			i = crm_tiers_find(bands, achievement);
-	CrmDec		zero = {0, 0};
-
-	if (i < 0)
-		return zero;
-	if (!bands->tiers[i].has_rate)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("multiplier band %d has an amount instead of a rate", i + 1),
-				 errhint("Multiplier bands are tiers whose \"rate\" is the factor, e.g. {\"min\": 0.8, \"rate\": 1}.")));
-	return bands->tiers[i].rate;
-}
-
 /*
  * crm.rebate_calc(qualifying, measured, tiers, mode, achievement, bands, cap_payout, settled)
  *   RETURNS crm.rebate_calc_result
@@ -228,8 +211,11 @@ crm_rebate_calc(PG_FUNCTION_ARGS)
 	qualifying = numeric_to_scaled(PG_GETARG_DATUM(0), 4, "qualifying value");
 	measured = numeric_to_scaled(PG_GETARG_DATUM(1), 2, "measured value");
 	if (!PG_ARGISNULL(4) && !PG_ARGISNULL(5))
-		mult = band_multiplier(cached_tiers(fcinfo, &cache->bands, 5, "multiplier bands"),
-							   numeric_to_scaled(PG_GETARG_DATUM(4), 4, "achievement"));
+	{
+		if (!crm_rebate_band_factor(cached_tiers(fcinfo, &cache->bands, 5, "multiplier bands"),
+									numeric_to_scaled(PG_GETARG_DATUM(4), 4, "achievement"), &mult, &err))
+			crm_report(&err, NULL);
+	}
 	if (!PG_ARGISNULL(6))
 		cap = numeric_to_scaled(PG_GETARG_DATUM(6), 2, "payout cap");
 	if (!PG_ARGISNULL(7))
@@ -289,51 +275,6 @@ crm_rebate_calc(PG_FUNCTION_ARGS)
  * built here because jsonb_build_object in SQL cost several times the rest of a line.
  * ------------------------------------------------------------------------------------------- */
 
-typedef __int128 i128;
-
-/* Divides rounding half away from zero (d > 0). */
-static int64
-div_round_half_away(i128 n, i128 d)
-{
-	i128		q = n / d;
-	i128		r = n % d;
-
-	if (r < 0)
-		r = -r;
-	if (2 * r >= d)
-		q += (n < 0) ? -1 : 1;
-	return (int64) q;
-}
-
-typedef struct LineInput
-{
-	const char *basis;
-	bool		has_cap_measured;
-	int64		cap_measured;	/* scale 2 */
-	int64		purchases;		/* fen */
-	int64		returns;		/* fen */
-	int64		net_quantity;	/* scale 2 */
-	bool		has_reference;
-	int64		reference;		/* fen */
-	bool		has_target;
-	int64		target;			/* fen */
-	int64		achieved;		/* fen */
-	int64		settled;		/* fen */
-} LineInput;
-
-typedef struct LineCalc
-{
-	int64		measured;		/* scale 2 */
-	bool		measured_capped;
-	bool		has_qualifying;
-	int64		qualifying;		/* scale 4 */
-	bool		has_achievement;
-	int64		achievement;	/* scale 4 */
-	CrmDec		multiplier;
-	CrmRebateResult res;
-	int64		payable;
-} LineCalc;
-
 static void
 push_key(JsonbParseState **st, const char *key)
 {
@@ -389,46 +330,6 @@ push_null(JsonbParseState **st, const char *key)
 	pushJsonbValue(st, WJB_VALUE, &v);
 }
 
-static void
-line_calc(const LineInput *in, const CrmTiers *tiers, CrmRebateMode mode, const CrmTiers *bands,
-		  bool has_cap_payout, int64 cap_payout, LineCalc *c)
-{
-	int64		net = in->purchases - in->returns;
-	CrmDec		one = {1, 0};
-	CrmError	err;
-
-	memset(c, 0, sizeof(*c));
-	c->measured = strcmp(in->basis, "quantity") == 0 ? in->net_quantity : net;
-	if (in->has_cap_measured && c->measured > in->cap_measured)
-	{
-		c->measured = in->cap_measured;
-		c->measured_capped = true;
-	}
-	if (strcmp(in->basis, "growth") != 0)
-	{
-		c->has_qualifying = true;
-		c->qualifying = c->measured * 100;
-	}
-	else if (in->has_reference && in->reference > 0)
-	{
-		/* growth percent with 2 decimals (rounding point), held at scale 4 */
-		c->has_qualifying = true;
-		c->qualifying = div_round_half_away((i128) (net - in->reference) * 10000, in->reference) * 100;
-	}
-	c->multiplier = one;
-	if (bands != NULL && in->has_target && in->target > 0)
-	{
-		/* achievement ratio with 4 decimals (rounding point) */
-		c->has_achievement = true;
-		c->achievement = div_round_half_away((i128) in->achieved * 10000, in->target);
-		c->multiplier = band_multiplier(bands, c->achievement);
-	}
-	if (!crm_rebate_compute(tiers, mode, c->has_qualifying ? c->qualifying : -1, c->measured,
-							c->multiplier, has_cap_payout, cap_payout, &c->res, &err) ||
-		!crm_money_add(c->res.gross, -in->settled, &c->payable, &err))
-		crm_report(&err, "rebate");
-}
-
 /* Fetches a nullable numeric argument at a scale; false when null. */
 static bool
 opt_scaled(FunctionCallInfo fcinfo, int argno, int scale, const char *what, int64 *out)
@@ -440,21 +341,21 @@ opt_scaled(FunctionCallInfo fcinfo, int argno, int scale, const char *what, int6
 }
 
 static Datum
-line_explanation(FunctionCallInfo fcinfo, const LineInput *in, const LineCalc *c, const CrmTiers *tiers,
+line_explanation(FunctionCallInfo fcinfo, const CrmLineInput *in, const CrmLineResult *c, const CrmTiers *tiers,
 				 Datum *values, bool *nulls)
 {
 	JsonbParseState *st = NULL;
 	JsonbValue *res;
 
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-	push_str(&st, "basis", in->basis);
+	push_str(&st, "basis", crm_rebate_basis_name(in->basis));
 	push_str(&st, "mode", text_to_cstring(PG_GETARG_TEXT_PP(1)));
 	push_num(&st, "purchases", PG_GETARG_DATUM(6));
 	push_num(&st, "returns", PG_GETARG_DATUM(7));
 	push_num(&st, "net_amount", scaled_to_numeric(in->purchases - in->returns, 2));
-	if (strcmp(in->basis, "quantity") == 0)
+	if (in->basis == CRM_BASIS_QUANTITY)
 		push_num(&st, "net_quantity", scaled_to_numeric(in->net_quantity, 2));
-	if (strcmp(in->basis, "growth") == 0)
+	if (in->basis == CRM_BASIS_GROWTH)
 	{
 		if (in->has_reference)
 			push_num(&st, "reference_net", PG_GETARG_DATUM(9));
@@ -529,16 +430,14 @@ line_explanation(FunctionCallInfo fcinfo, const LineInput *in, const LineCalc *c
 }
 
 static void
-line_input(FunctionCallInfo fcinfo, LineInput *in)
+line_input(FunctionCallInfo fcinfo, CrmLineInput *in)
 {
+	char	   *basis = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	CrmError	err;
+
 	memset(in, 0, sizeof(*in));
-	in->basis = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	if (strcmp(in->basis, "net_amount") != 0 && strcmp(in->basis, "quantity") != 0 &&
-		strcmp(in->basis, "growth") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown rebate basis \"%s\"", in->basis),
-				 errhint("The basis is net_amount, quantity or growth.")));
+	if (!crm_rebate_basis_parse(basis, &in->basis, &err))
+		crm_report(&err, NULL);
 	in->has_cap_measured = opt_scaled(fcinfo, 4, 2, "cap_measured", &in->cap_measured);
 	(void) opt_scaled(fcinfo, 6, 2, "purchases", &in->purchases);
 	(void) opt_scaled(fcinfo, 7, 2, "returns", &in->returns);
@@ -562,10 +461,9 @@ crm_rebate_line(PG_FUNCTION_ARGS)
 	const CrmTiers *tiers;
 	const CrmTiers *bands = NULL;
 	CrmRebateMode mode;
-	LineInput	in;
-	LineCalc	c;
-	int64		cap_payout = 0;
-	bool		has_cap_payout;
+	CrmLineInput in;
+	CrmLineResult c;
+	CrmError	err;
 	Datum		values[13];
 	bool		nulls[13] = {0};
 
@@ -579,8 +477,9 @@ crm_rebate_line(PG_FUNCTION_ARGS)
 		bands = cached_tiers(fcinfo, &cache->bands, 3, "multiplier bands");
 	mode = mode_arg(fcinfo, 1);
 	line_input(fcinfo, &in);
-	has_cap_payout = opt_scaled(fcinfo, 5, 2, "cap_payout", &cap_payout);
-	line_calc(&in, tiers, mode, bands, has_cap_payout, cap_payout, &c);
+	in.has_cap_payout = opt_scaled(fcinfo, 5, 2, "cap_payout", &in.cap_payout);
+	if (!crm_rebate_line_compute(&in, tiers, mode, bands, &c, &err))
+		crm_report(&err, "rebate");
 
 	nulls[0] = !c.has_qualifying;
 	values[0] = c.has_qualifying ? scaled_to_numeric(c.qualifying / 100, 2) : (Datum) 0;

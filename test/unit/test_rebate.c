@@ -185,3 +185,113 @@ UNIT_TEST(rebate_mode_names)
 	CHECK(!crm_rebate_mode_parse("marginal", &m, &err));
 	CHECK_INT_EQ(err.code, CRM_ERR_INVALID);
 }
+
+static CrmTiers
+tiers_of(const char *json)
+{
+	CrmTiers	t;
+	CrmError	err;
+
+	if (!crm_tiers_parse(json, strlen(json), &t, &err))
+		t.ntiers = 0;
+	return t;
+}
+
+UNIT_TEST(rebate_line_growth_rounds_percent_to_two_decimals)
+{
+	CrmTiers	t = tiers_of("[{\"min\": 10, \"rate\": 0.03}, {\"min\": 20, \"rate\": 0.05}]");
+	CrmLineInput in = {0};
+	CrmLineResult c;
+	CrmError	err;
+
+	in.basis = CRM_BASIS_GROWTH;
+	in.purchases = 1150000;		/* 11500.00 */
+	in.has_reference = true;
+	in.reference = 1000000;		/* 10000.00: growth 15.00 % */
+	CHECK(crm_rebate_line_compute(&in, &t, CRM_REBATE_RETROACTIVE, NULL, &c, &err));
+	CHECK_INT_EQ(c.qualifying, 150000);
+	CHECK_INT_EQ(c.res.tier, 0);
+	CHECK_INT_EQ(c.res.gross, 34500);
+	/* 9.995 % rounds to 10.00 %: reaches the tier; 9.994 % does not */
+	in.purchases = 1099950;
+	CHECK(crm_rebate_line_compute(&in, &t, CRM_REBATE_RETROACTIVE, NULL, &c, &err));
+	CHECK_INT_EQ(c.qualifying, 100000);
+	CHECK_INT_EQ(c.res.tier, 0);
+	in.purchases = 1099940;
+	CHECK(crm_rebate_line_compute(&in, &t, CRM_REBATE_RETROACTIVE, NULL, &c, &err));
+	CHECK_INT_EQ(c.qualifying, 99900);
+	CHECK_INT_EQ(c.res.tier, -1);
+	/* no reference: no qualifying value, nothing earned */
+	in.has_reference = false;
+	CHECK(crm_rebate_line_compute(&in, &t, CRM_REBATE_RETROACTIVE, NULL, &c, &err));
+	CHECK(!c.has_qualifying);
+	CHECK_INT_EQ(c.res.gross, 0);
+	crm_tiers_free(&t);
+}
+
+UNIT_TEST(rebate_line_achievement_bands_caps_and_netting)
+{
+	CrmTiers	t = tiers_of("[{\"min\": 5000, \"rate\": 0.02}, {\"min\": 20000, \"rate\": 0.04}]");
+	CrmTiers	b = tiers_of("[{\"min\": 0, \"rate\": 0.5}, {\"min\": 0.8, \"rate\": 1}, {\"min\": 1.0001, \"rate\": 1.2}]");
+	CrmLineInput in = {0};
+	CrmLineResult c;
+	CrmError	err;
+
+	in.basis = CRM_BASIS_NET_AMOUNT;
+	in.purchases = 2750000;
+	in.returns = 50000;			/* net 27000.00 */
+	in.settled = 14000;
+	in.has_target = true;
+	in.target = 1000000;
+	in.achieved = 1000049;		/* 1.000049 -> 1.0000: x1 */
+	CHECK(crm_rebate_line_compute(&in, &t, CRM_REBATE_RETROACTIVE, &b, &c, &err));
+	CHECK_INT_EQ(c.achievement, 10000);
+	CHECK_INT_EQ(c.multiplier.v, 1);
+	CHECK_INT_EQ(c.res.gross, 108000);
+	CHECK_INT_EQ(c.payable, 94000);		/* the SAP final payment */
+	in.achieved = 1000050;		/* 1.00005 -> 1.0001: x1.2 */
+	CHECK(crm_rebate_line_compute(&in, &t, CRM_REBATE_RETROACTIVE, &b, &c, &err));
+	CHECK_INT_EQ(c.achievement, 10001);
+	CHECK_INT_EQ(c.res.gross, 129600);
+	in.achieved = 700000;		/* 70 %: x0.5 */
+	in.has_cap_measured = true;
+	in.cap_measured = 1000000;	/* 10000.00: tier 1 */
+	CHECK(crm_rebate_line_compute(&in, &t, CRM_REBATE_RETROACTIVE, &b, &c, &err));
+	CHECK(c.measured_capped);
+	CHECK_INT_EQ(c.res.tier, 0);
+	CHECK_INT_EQ(c.res.gross, 10000);
+	CHECK_INT_EQ(c.payable, -4000);		/* clawback */
+	/* returns above purchases */
+	in.has_cap_measured = false;
+	in.returns = 3000000;
+	CHECK(crm_rebate_line_compute(&in, &t, CRM_REBATE_RETROACTIVE, &b, &c, &err));
+	CHECK_INT_EQ(c.measured, -250000);
+	CHECK_INT_EQ(c.res.gross, 0);
+	/* a band with an amount is refused */
+	crm_tiers_free(&b);
+	b = tiers_of("[{\"min\": 0, \"amount\": 5}]");
+	CHECK(!crm_rebate_line_compute(&in, &t, CRM_REBATE_RETROACTIVE, &b, &c, &err));
+	CHECK_INT_EQ(err.code, CRM_ERR_INVALID);
+	crm_tiers_free(&b);
+	crm_tiers_free(&t);
+}
+
+UNIT_TEST(rebate_line_quantity_and_basis_names)
+{
+	CrmTiers	t = tiers_of("[{\"min\": 100, \"rate\": 0.5}]");
+	CrmLineInput in = {0};
+	CrmLineResult c;
+	CrmError	err;
+	CrmRebateBasis basis;
+
+	CHECK(crm_rebate_basis_parse("quantity", &basis, &err));
+	in.basis = basis;
+	in.purchases = 999900;
+	in.net_quantity = 13000;	/* 130 cases */
+	CHECK(crm_rebate_line_compute(&in, &t, CRM_REBATE_RETROACTIVE, NULL, &c, &err));
+	CHECK_INT_EQ(c.res.gross, 6500);
+	CHECK_STR_EQ(crm_rebate_basis_name(basis), "quantity");
+	CHECK(!crm_rebate_basis_parse("revenue", &basis, &err));
+	CHECK_INT_EQ(err.code, CRM_ERR_INVALID);
+	crm_tiers_free(&t);
+}
