@@ -1169,7 +1169,7 @@ CREATE TRIGGER rebate_run_audit AFTER UPDATE ON crm.rebate_run
 -- referenced statically. A dealer is eligible when the decision returns true or {"eligible": true}.
 CREATE FUNCTION crm.rebate_eligible_by_decision(p_tenant bigint, p_program crm.rebate_program)
     RETURNS bigint[]
-    LANGUAGE plpgsql STABLE
+    LANGUAGE plpgsql VOLATILE   -- calls whatever crm.decide is
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

@@ -1,7 +1,8 @@
 /*
  * fuzz_tiers.c - the tiers parser never crashes; whatever it accepts is
- * sorted without overlaps, and the rebate maths on it is monotone in the
- * basis for retroactive rate-only tables and never negative.
+ * sorted without overlaps, and the rebate maths on it (tiers alone, and a
+ * whole dealer line using the table also as multiplier bands) never goes
+ * negative, respects the payout cap and nets exactly.
  */
 #include "fuzz_common.h"
 #include "rebate.h"
@@ -43,6 +44,29 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (r.gross < 0 || r.tier >= t.ntiers || r.gross != r.tier_amount)
 				abort();
 		}
+	}
+	/* a whole line with the same table as tiers and as multiplier bands */
+	for (int basis = 0; basis < 3; basis++)
+	{
+		CrmLineInput in = {0};
+		CrmLineResult c;
+
+		in.basis = (CrmRebateBasis) basis;
+		in.purchases = (int64_t) size * 100003;
+		in.returns = (int64_t) (size % 7) * 99991;
+		in.net_quantity = (int64_t) size * 37;
+		in.has_reference = size % 2 == 0;
+		in.reference = (int64_t) size * 50021 - 3;
+		in.has_target = true;
+		in.target = 1000000;
+		in.achieved = (int64_t) size * 7919;
+		in.has_cap_payout = size % 3 == 0;
+		in.cap_payout = 123456;
+		in.settled = 777;
+		if (crm_rebate_line_compute(&in, &t, CRM_REBATE_RETROACTIVE, &t, &c, &err) &&
+			(c.res.gross < 0 || (in.has_cap_payout && c.res.gross > in.cap_payout) ||
+			 c.payable != c.res.gross - in.settled))
+			abort();
 	}
 	crm_tiers_free(&t);
 	return 0;
