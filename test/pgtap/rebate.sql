@@ -1,7 +1,7 @@
 -- Dealer rebates: the SAP worked example, tier boundaries, returns, caps, growth, modes,
 -- multiplier, rounding over many lines, approval rules, immutability, audit, views.
 BEGIN;
-SELECT plan(73);
+SELECT plan(76);
 
 CREATE ROLE tap_regional NOLOGIN IN ROLE crm_manager;
 CREATE ROLE tap_finance NOLOGIN IN ROLE crm_manager;
@@ -191,6 +191,18 @@ SELECT results_eq(format('SELECT net_quantity, tier_no, gross FROM crm.rebate_li
                   $$VALUES (130.000::numeric, 1, 65.00::numeric)$$,
                   'quantity basis: 150 - 20 cases at 0.50 per case = 65.00');
 RESET ROLE;
+
+-- a yearly program runs over calendar years only
+INSERT INTO crm.rebate_program (code, name, tiers, period_type, valid_from, valid_to, eligible_levels)
+VALUES ('Y', 'yearly', '[{"min": 1000, "amount": 88}]', 'year', '2026-01-01', '2026-12-31', '{Q}');
+SET ROLE tap_calc;
+SELECT throws_ok($$SELECT crm.compute_rebates((SELECT program_id FROM crm.rebate_program WHERE code = 'Y'), '2026-01-01', '2026-06-30')$$,
+                 '22023', NULL, 'half a year is not a period of a yearly program');
+SELECT crm.compute_rebates((SELECT program_id FROM crm.rebate_program WHERE code = 'Y'), '2026-01-01', '2026-12-31') AS y \gset
+SELECT is((SELECT sum(l.gross) FROM crm.rebate_line l WHERE l.run_id = :y),
+          176.00, 'a yearly run with a fixed-amount tier: 88 for each of the two dealers above 1000');
+RESET ROLE;
+SELECT is(crm.rebate_restoring(), false, 'an ordinary statement is never taken for a restore');
 
 -- ------------------------------------------------------------------ malformed tiers are refused with the tier named
 SELECT throws_ok($$INSERT INTO crm.rebate_program (code, name, tiers, valid_from, valid_to)
