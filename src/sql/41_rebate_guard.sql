@@ -303,6 +303,24 @@ COMMENT ON FUNCTION crm.rebate_approval_guard() IS 'Trigger: approvals follow th
 CREATE TRIGGER rebate_approval_guard BEFORE INSERT ON crm.rebate_approval
     FOR EACH ROW EXECUTE FUNCTION crm.rebate_approval_guard();
 
+-- The approval chain names roles that exist.
+CREATE FUNCTION crm.rebate_approval_level_check() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF pg_catalog.to_regrole(pg_catalog.quote_ident(NEW.role_name)) IS NULL THEN
+        RAISE EXCEPTION 'role "%" of approval level % does not exist', NEW.role_name, NEW.level_no
+            USING ERRCODE = '42704',
+                  HINT = 'Create the group role first (e.g. CREATE ROLE rebate_finance NOLOGIN IN ROLE crm_manager) and grant it to the approvers.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION crm.rebate_approval_level_check() IS 'Trigger: approval levels name existing roles (42704).';
+CREATE TRIGGER rebate_approval_level_check BEFORE INSERT OR UPDATE ON crm.rebate_approval_level
+    FOR EACH ROW EXECUTE FUNCTION crm.rebate_approval_level_check();
+
 -- ---------------------------------------------------------------------------------------------
 -- Audit trail and outbox. SECURITY DEFINER: the acting roles cannot write these tables; the
 -- actor comes from the row, stamped with current_user by the guards above.

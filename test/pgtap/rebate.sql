@@ -1,7 +1,7 @@
 -- Dealer rebates: the SAP worked example, tier boundaries, returns, caps, growth, modes,
 -- multiplier, rounding over many lines, approval rules, immutability, audit, views.
 BEGIN;
-SELECT plan(76);
+SELECT plan(77);
 
 CREATE ROLE tap_regional NOLOGIN IN ROLE crm_manager;
 CREATE ROLE tap_finance NOLOGIN IN ROLE crm_manager;
@@ -15,6 +15,8 @@ CREATE ROLE tap_bi LOGIN IN ROLE crm_bi_reader;
 
 INSERT INTO crm.rebate_approval_level (level_no, role_name, min_total, label) VALUES
     (1, 'tap_regional', 0, '区域经理'), (2, 'tap_finance', 0, '财务'), (3, 'tap_director', 100000, '总监');
+SELECT throws_ok($$INSERT INTO crm.rebate_approval_level (level_no, role_name) VALUES (4, 'no_such_role')$$, '42704', NULL,
+                 'an approval level must name an existing role');
 
 INSERT INTO crm.dealer (code, name, level, region) VALUES
     ('SAP', 'SAP 例子', 'A', '江苏'),          -- 1
