@@ -1134,3 +1134,1142 @@ SELECT l.tenant_id,
  GROUP BY 1, 2, 3, 4, 5;
 COMMENT ON VIEW crm.lead_grades IS 'Scored leads per day (China Standard Time), city, source and grade, with their average score, for BI.';
 GRANT SELECT ON crm.lead_grades TO crm_bi_reader;
+-- ---------------------------------------------------------------------------------------------
+-- 40_rebate.sql: dealer rebates (经销商返利). Dealers and their purchase/return lines, promotion
+-- targets, tiered rebate programs, exact settlement runs with interim netting, a per-tenant
+-- multi-level approval chain with segregation of duties, an immutable audit trail, BI views.
+-- The tier maths is C (src/core/rebate.c); see docs/rebates.md.
+-- ---------------------------------------------------------------------------------------------
+
+-- ---------------------------------------------------------------------------------------------
+-- Dealers, transactions, promotion targets
+-- ---------------------------------------------------------------------------------------------
+CREATE TABLE crm.dealer (
+    tenant_id  bigint      NOT NULL DEFAULT crm.current_tenant(),
+    dealer_id  bigint      GENERATED ALWAYS AS IDENTITY,
+    code       text        NOT NULL CHECK (code <> ''),
+    name       text        NOT NULL,
+    level      text        NOT NULL CHECK (level <> ''),
+    region     text        NOT NULL CHECK (region <> ''),
+    city       text,
+    status     text        NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended', 'terminated')),
+    store_id   bigint,
+    attributes jsonb       NOT NULL DEFAULT '{}'::jsonb,
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (tenant_id, dealer_id),
+    UNIQUE (tenant_id, code),
+    FOREIGN KEY (tenant_id, store_id) REFERENCES crm.store (tenant_id, store_id)
+);
+COMMENT ON TABLE crm.dealer IS 'Dealers and distributors (经销商) a maker sells through; the parties of rebate programs.';
+COMMENT ON COLUMN crm.dealer.code IS 'The company''s dealer number, unique per tenant.';
+COMMENT ON COLUMN crm.dealer.level IS 'Dealer level as the tenant grades them, e.g. 一级 / 二级 or A / B / C; programs may be limited to levels.';
+COMMENT ON COLUMN crm.dealer.region IS 'Sales region or province (e.g. 江苏); programs may be limited to regions.';
+COMMENT ON COLUMN crm.dealer.status IS 'active | suspended | terminated; only active dealers take part in rebate runs.';
+COMMENT ON COLUMN crm.dealer.store_id IS 'The dealer''s outlet in crm.store (kind dealer_outlet), if it has one.';
+COMMENT ON COLUMN crm.dealer.attributes IS 'Free-form attributes, passed to an eligibility decision as inputs.';
+SELECT crm.setup_tenant_table('crm.dealer');
+
+CREATE TABLE crm.dealer_txn (
+    tenant_id  bigint        NOT NULL DEFAULT crm.current_tenant(),
+    txn_id     bigint        GENERATED ALWAYS AS IDENTITY,
+    dealer_id  bigint        NOT NULL,
+    txn_date   date          NOT NULL,
+    kind       text          NOT NULL CHECK (kind IN ('purchase', 'return')),
+    doc_no     text,
+    sku        text          NOT NULL,
+    category   text,
+    quantity   numeric(16,3) NOT NULL DEFAULT 0 CHECK (quantity >= 0),
+    amount     numeric(16,2) NOT NULL CHECK (amount >= 0),
+    promotion  text,
+    created_at timestamptz   NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (tenant_id, txn_id),
+    FOREIGN KEY (tenant_id, dealer_id) REFERENCES crm.dealer (tenant_id, dealer_id)
+);
+COMMENT ON TABLE crm.dealer_txn IS 'Dealer purchase and return lines (进货 / 退货), one per document line; the input of rebate runs.';
+COMMENT ON COLUMN crm.dealer_txn.kind IS 'purchase | return. Amounts and quantities are positive for both; returns are subtracted.';
+COMMENT ON COLUMN crm.dealer_txn.amount IS 'Line amount in yuan (含税 as the tenant books it), positive.';
+COMMENT ON COLUMN crm.dealer_txn.quantity IS 'Quantity in the SKU''s unit (case, box), positive.';
+COMMENT ON COLUMN crm.dealer_txn.category IS 'Product category; programs may be limited to categories.';
+COMMENT ON COLUMN crm.dealer_txn.promotion IS 'Promotion code the line was bought under, if any; counts toward that promotion''s targets.';
+CREATE INDEX dealer_txn_date_idx ON crm.dealer_txn (tenant_id, txn_date);
+CREATE INDEX dealer_txn_dealer_idx ON crm.dealer_txn (tenant_id, dealer_id, txn_date);
+SELECT crm.setup_tenant_table('crm.dealer_txn');
+
+CREATE TABLE crm.dealer_target (
+    tenant_id       bigint        NOT NULL DEFAULT crm.current_tenant(),
+    target_id       bigint        GENERATED ALWAYS AS IDENTITY,
+    dealer_id       bigint        NOT NULL,
+    promotion       text          NOT NULL,
+    period_start    date          NOT NULL,
+    period_end      date          NOT NULL,
+    target_amount   numeric(16,2) NOT NULL CHECK (target_amount > 0),
+    achieved_amount numeric(16,2) CHECK (achieved_amount >= 0),
+    PRIMARY KEY (tenant_id, target_id),
+    UNIQUE (tenant_id, dealer_id, promotion, period_start, period_end),
+    FOREIGN KEY (tenant_id, dealer_id) REFERENCES crm.dealer (tenant_id, dealer_id),
+    CHECK (period_end >= period_start)
+);
+COMMENT ON TABLE crm.dealer_target IS 'Promotion targets per dealer and period (促销目标); achievement drives a program''s multiplier.';
+COMMENT ON COLUMN crm.dealer_target.achieved_amount IS 'Achievement reported from outside (e.g. sell-out); when null it is computed as net purchases under the promotion in the period.';
+SELECT crm.setup_tenant_table('crm.dealer_target');
+
+-- ---------------------------------------------------------------------------------------------
+-- Tier maths (C)
+-- ---------------------------------------------------------------------------------------------
+CREATE FUNCTION crm.rebate_amount(basis numeric, tiers jsonb, mode text DEFAULT 'retroactive')
+    RETURNS numeric
+    AS 'MODULE_PATHNAME', 'crm_rebate_amount'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm.rebate_amount(numeric, jsonb, text) IS 'Rebate of one basis under tiers like [{"min": 5000, "rate": 0.02}, {"min": 20000, "rate": 0.04}] (min inclusive, optional max exclusive, rate or fixed amount); mode retroactive (whole basis at the tier reached) or progressive (each band at its rate). Exact, rounded once to the fen half away from zero.';
+
+CREATE FUNCTION crm.rebate_tiers_check(tiers jsonb) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'crm_rebate_tiers_check'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm.rebate_tiers_check(jsonb) IS 'True for a well-formed tier table; otherwise raises an error naming the tier (22023, 22P02 or 42804).';
+
+CREATE TYPE crm.rebate_calc_result AS (
+    tier_no      integer,
+    tier_min     numeric,
+    rate         numeric,
+    fixed_amount numeric,
+    tier_amount  numeric,
+    multiplier   numeric,
+    gross        numeric,
+    capped       boolean,
+    payable      numeric
+);
+COMMENT ON TYPE crm.rebate_calc_result IS 'One dealer''s rebate: tier reached (1-based, null if none), its minimum, rate or fixed amount, amount before multiplier, multiplier, gross after multiplier and payout cap, whether the cap applied, payable = gross - settled.';
+
+CREATE FUNCTION crm.rebate_calc(qualifying numeric, measured numeric, tiers jsonb, mode text,
+                                achievement numeric, bands jsonb, cap_payout numeric, settled numeric)
+    RETURNS crm.rebate_calc_result
+    AS 'MODULE_PATHNAME', 'crm_rebate_calc'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION crm.rebate_calc(numeric, numeric, jsonb, text, numeric, jsonb, numeric, numeric) IS 'The C core of a rebate line: tier chosen by qualifying (4 decimals), rate applied to measured (fen), times the multiplier band reached by achievement (1 when achievement or bands are null, 0 below the first band), cut at cap_payout, minus settled. One rounding to the fen.';
+
+CREATE TYPE crm.rebate_line_result AS (
+    qualifying   numeric,
+    measured     numeric,
+    achievement  numeric,
+    tier_no      integer,
+    tier_min     numeric,
+    rate         numeric,
+    fixed_amount numeric,
+    tier_amount  numeric,
+    multiplier   numeric,
+    gross        numeric,
+    capped       boolean,
+    payable      numeric,
+    explanation  jsonb
+);
+COMMENT ON TYPE crm.rebate_line_result IS 'One dealer''s rebate line as crm.compute_rebates stores it, with its explanation.';
+
+CREATE FUNCTION crm.rebate_line(basis text, mode text, tiers jsonb, bands jsonb, cap_measured numeric,
+                                cap_payout numeric, purchases numeric, returns numeric, net_quantity numeric,
+                                reference_net numeric, target numeric, achieved numeric, settled numeric)
+    RETURNS crm.rebate_line_result
+    AS 'MODULE_PATHNAME', 'crm_rebate_line'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION crm.rebate_line(text, text, jsonb, jsonb, numeric, numeric, numeric, numeric, numeric, numeric, numeric, numeric, numeric) IS 'The C core of crm.compute_rebates for one dealer: measured value (net amount or net quantity, cut at cap_measured), qualifying value (the measured value, or growth percent over reference_net rounded to 2 decimals), achievement = achieved / target rounded to 4 decimals and its multiplier band, tier maths, payout cap, payable = gross - settled, and the machine-readable explanation of every step.';
+
+-- ---------------------------------------------------------------------------------------------
+-- Programs and the approval chain
+-- ---------------------------------------------------------------------------------------------
+CREATE TABLE crm.rebate_program (
+    tenant_id            bigint        NOT NULL DEFAULT crm.current_tenant(),
+    program_id           bigint        GENERATED ALWAYS AS IDENTITY,
+    code                 text          NOT NULL CHECK (code <> ''),
+    name                 text          NOT NULL,
+    basis                text          NOT NULL DEFAULT 'net_amount'
+                         CHECK (basis IN ('net_amount', 'quantity', 'growth')),
+    mode                 text          NOT NULL DEFAULT 'retroactive'
+                         CHECK (mode IN ('retroactive', 'progressive')),
+    tiers                jsonb         NOT NULL CHECK (crm.rebate_tiers_check(tiers)),
+    multiplier_bands     jsonb         CHECK (crm.rebate_tiers_check(multiplier_bands)
+                                              AND NOT multiplier_bands OPERATOR(pg_catalog.@?) '$[*] ? (exists (@.amount))'),
+    promotion            text,
+    cap_measured         numeric(16,2) CHECK (cap_measured >= 0),
+    cap_payout           numeric(16,2) CHECK (cap_payout >= 0),
+    period_type          text          NOT NULL DEFAULT 'month' CHECK (period_type IN ('month', 'quarter', 'year')),
+    cumulative           boolean       NOT NULL DEFAULT false,
+    valid_from           date          NOT NULL,
+    valid_to             date          NOT NULL,
+    eligible_levels      text[],
+    eligible_regions     text[],
+    eligible_categories  text[],
+    eligibility_model    text,
+    eligibility_decision text,
+    reference_offset     interval      NOT NULL DEFAULT '1 year',
+    active               boolean       NOT NULL DEFAULT true,
+    created_at           timestamptz   NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (tenant_id, program_id),
+    UNIQUE (tenant_id, code),
+    CHECK (valid_to >= valid_from),
+    CHECK (basis <> 'growth' OR mode = 'retroactive'),
+    CHECK ((eligibility_model IS NULL) = (eligibility_decision IS NULL)),
+    CHECK ((multiplier_bands IS NULL) OR promotion IS NOT NULL)
+);
+COMMENT ON TABLE crm.rebate_program IS 'Rebate programs (返利政策): basis, tiers, mode, multiplier, caps, eligibility, effective dates and settlement period.';
+COMMENT ON COLUMN crm.rebate_program.basis IS 'net_amount (purchases - returns, yuan) | quantity (units purchased - returned; rates are yuan per unit) | growth (tiers on growth percent of net purchases over the reference period, rates on net purchases).';
+COMMENT ON COLUMN crm.rebate_program.mode IS 'retroactive (the whole volume at the tier reached, SAP style) | progressive (each band at its own rate). Growth programs are retroactive.';
+COMMENT ON COLUMN crm.rebate_program.tiers IS 'Tier table: [{"min": 5000, "rate": 0.02}, {"min": 20000, "max": null, "rate": 0.04}]; min inclusive, max exclusive, rate or fixed "amount".';
+COMMENT ON COLUMN crm.rebate_program.multiplier_bands IS 'Promotion-achievement multiplier as tiers on the achievement ratio whose rate is the factor, e.g. [{"min":0,"rate":0.5},{"min":0.8,"rate":1},{"min":1.0001,"rate":1.2}]. Null = no multiplier.';
+COMMENT ON COLUMN crm.rebate_program.promotion IS 'Promotion code whose dealer targets (crm.dealer_target) give the achievement for the multiplier.';
+COMMENT ON COLUMN crm.rebate_program.cap_measured IS 'Cap on the measured value (net purchases or quantity) per dealer and run, before the tiers.';
+COMMENT ON COLUMN crm.rebate_program.cap_payout IS 'Cap on the gross rebate per dealer and run, in yuan.';
+COMMENT ON COLUMN crm.rebate_program.period_type IS 'month | quarter | year: the settlement period of a run (calendar aligned).';
+COMMENT ON COLUMN crm.rebate_program.cumulative IS 'When true the basis accumulates from valid_from to the period end and earlier approved settlements are netted (interim settlements, SAP style); when false every period stands alone.';
+COMMENT ON COLUMN crm.rebate_program.eligible_levels IS 'Dealer levels taking part; null = all.';
+COMMENT ON COLUMN crm.rebate_program.eligible_regions IS 'Dealer regions taking part; null = all.';
+COMMENT ON COLUMN crm.rebate_program.eligible_categories IS 'Product categories counted in the basis; null = all.';
+COMMENT ON COLUMN crm.rebate_program.eligibility_model IS 'Decision model deciding eligibility per dealer through crm.decide(model, decision, inputs) when that function is installed.';
+COMMENT ON COLUMN crm.rebate_program.reference_offset IS 'Growth basis: the reference period is the run''s period shifted back by this interval (default the same period last year).';
+SELECT crm.setup_tenant_table('crm.rebate_program');
+
+CREATE TABLE crm.rebate_approval_level (
+    tenant_id bigint        NOT NULL DEFAULT crm.current_tenant(),
+    level_no  integer       NOT NULL CHECK (level_no BETWEEN 1 AND 9),
+    role_name name          NOT NULL,
+    min_total numeric(16,2) NOT NULL DEFAULT 0 CHECK (min_total >= 0),
+    label     text,
+    PRIMARY KEY (tenant_id, level_no)
+);
+COMMENT ON TABLE crm.rebate_approval_level IS 'The tenant''s approval chain for rebate runs: levels in ascending order, each approved by a member of its role; a level with min_total applies only to runs paying at least that much. Empty = one level, role crm_admin.';
+COMMENT ON COLUMN crm.rebate_approval_level.role_name IS 'Database role whose members approve this level (e.g. a 区域经理, 财务 or 总监 group role granted crm_manager).';
+COMMENT ON COLUMN crm.rebate_approval_level.min_total IS 'The level is required only when the run''s total payable is at least this amount (yuan).';
+SELECT crm.setup_tenant_table('crm.rebate_approval_level');
+
+-- ---------------------------------------------------------------------------------------------
+-- Runs, lines, approvals, audit trail
+-- ---------------------------------------------------------------------------------------------
+CREATE TABLE crm.rebate_run (
+    tenant_id        bigint        NOT NULL DEFAULT crm.current_tenant(),
+    run_id           bigint        GENERATED ALWAYS AS IDENTITY,
+    program_id       bigint        NOT NULL,
+    period_start     date          NOT NULL,
+    period_end       date          NOT NULL,
+    basis_start      date          NOT NULL,
+    settlement       text          NOT NULL CHECK (settlement IN ('interim', 'final')),
+    status           text          NOT NULL DEFAULT 'calculated'
+                     CHECK (status IN ('calculated', 'pending', 'approved', 'rejected', 'superseded')),
+    program_snapshot jsonb         NOT NULL,
+    dealers          integer,
+    total_gross      numeric(16,2),
+    total_settled    numeric(16,2),
+    total_payable    numeric(16,2),
+    approval_chain   jsonb,
+    approved_levels  integer       NOT NULL DEFAULT 0,
+    created_by       name          NOT NULL DEFAULT CURRENT_USER,
+    created_at       timestamptz   NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    created_xact     xid8          NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+    submitted_by     name,
+    submitted_at     timestamptz,
+    decided_by       name,
+    decided_at       timestamptz,
+    superseded_by    bigint,
+    PRIMARY KEY (tenant_id, run_id),
+    FOREIGN KEY (tenant_id, program_id) REFERENCES crm.rebate_program (tenant_id, program_id),
+    CHECK (period_end >= period_start AND basis_start <= period_start)
+);
+COMMENT ON TABLE crm.rebate_run IS 'A rebate settlement run of one program and period (返利结算): calculated -> pending -> approved | rejected, or calculated -> superseded by a newer run. Immutable once submitted.';
+COMMENT ON COLUMN crm.rebate_run.basis_start IS 'First day counted in the basis: valid_from for cumulative programs, else period_start.';
+COMMENT ON COLUMN crm.rebate_run.settlement IS 'interim (a cumulative program before its last period) | final.';
+COMMENT ON COLUMN crm.rebate_run.status IS 'calculated | pending (submitted, in approval) | approved | rejected | superseded.';
+COMMENT ON COLUMN crm.rebate_run.program_snapshot IS 'The program as it was when the run was computed (tiers, mode, bands, caps).';
+COMMENT ON COLUMN crm.rebate_run.total_payable IS 'Sum of the lines'' payable, to the fen (checked by trigger).';
+COMMENT ON COLUMN crm.rebate_run.approval_chain IS 'The levels this run needs, frozen at submission: [{"level":1,"role":"...","label":"..."}].';
+COMMENT ON COLUMN crm.rebate_run.approved_levels IS 'How many levels of approval_chain have approved so far.';
+COMMENT ON COLUMN crm.rebate_run.created_by IS 'current_user of the session that computed the run.';
+COMMENT ON COLUMN crm.rebate_run.created_xact IS 'Transaction that computed the run: only it may add lines and set totals.';
+COMMENT ON COLUMN crm.rebate_run.submitted_by IS 'current_user that submitted the run for approval.';
+COMMENT ON COLUMN crm.rebate_run.decided_by IS 'current_user that made the final decision (last approval, rejection) or computed the superseding run.';
+CREATE UNIQUE INDEX rebate_run_active_idx ON crm.rebate_run (tenant_id, program_id, period_start, period_end)
+    WHERE status IN ('calculated', 'pending');
+CREATE INDEX rebate_run_program_idx ON crm.rebate_run (tenant_id, program_id, period_end) WHERE status = 'approved';
+SELECT crm.setup_tenant_table('crm.rebate_run');
+
+CREATE TABLE crm.rebate_line (
+    tenant_id      bigint        NOT NULL DEFAULT crm.current_tenant(),
+    run_id         bigint        NOT NULL,
+    dealer_id      bigint        NOT NULL,
+    purchases      numeric(16,2) NOT NULL,
+    returns        numeric(16,2) NOT NULL,
+    net_amount     numeric(16,2) NOT NULL,
+    net_quantity   numeric(16,3) NOT NULL,
+    reference_net  numeric(16,2),
+    qualifying     numeric,
+    measured       numeric       NOT NULL,
+    achievement    numeric,
+    tier_no        integer,
+    rate           numeric,
+    fixed_amount   numeric(16,2),
+    tier_amount    numeric(16,2) NOT NULL,
+    multiplier     numeric       NOT NULL,
+    gross          numeric(16,2) NOT NULL,
+    capped         boolean       NOT NULL,
+    settled        numeric(16,2) NOT NULL,
+    payable        numeric(16,2) NOT NULL,
+    explanation    jsonb         NOT NULL,
+    PRIMARY KEY (tenant_id, run_id, dealer_id)
+    -- run_id and dealer_id are checked once per statement by trigger rebate_line_guard, not by
+    -- per-row foreign keys (two key-share lookups per line were a sixth of a 10k-dealer run);
+    -- runs are never deleted and dealer deletes are refused while lines name them.
+);
+COMMENT ON TABLE crm.rebate_line IS 'One dealer''s rebate in a run, with every step of its computation. Written only by the transaction that computed the run; never updated. run_id and dealer_id reference crm.rebate_run and crm.dealer (checked per statement by trigger).';
+COMMENT ON COLUMN crm.rebate_line.qualifying IS 'The value that selected the tier: net amount, net quantity or growth percent (2 decimals; null without reference purchases).';
+COMMENT ON COLUMN crm.rebate_line.measured IS 'The value the rate applies to: net amount or net quantity (after cap_measured).';
+COMMENT ON COLUMN crm.rebate_line.achievement IS 'Promotion achievement ratio (4 decimals) feeding the multiplier; null when the program has none or the dealer has no target.';
+COMMENT ON COLUMN crm.rebate_line.tier_no IS 'Tier reached (1-based); null when below the first tier.';
+COMMENT ON COLUMN crm.rebate_line.tier_amount IS 'Rebate from the tiers before the multiplier and the payout cap.';
+COMMENT ON COLUMN crm.rebate_line.gross IS 'Rebate earned for the whole basis: tier maths x multiplier, cut at the payout cap, rounded once to the fen.';
+COMMENT ON COLUMN crm.rebate_line.settled IS 'Already settled: payable of approved earlier runs of the same program that this basis includes.';
+COMMENT ON COLUMN crm.rebate_line.payable IS 'gross - settled; negative means the dealer owes back (clawback).';
+COMMENT ON COLUMN crm.rebate_line.explanation IS 'Machine-readable explanation of every step (inputs, tier, multiplier, cap, netting).';
+CREATE INDEX rebate_line_dealer_idx ON crm.rebate_line (tenant_id, dealer_id);
+SELECT crm.setup_tenant_table('crm.rebate_line');
+
+CREATE TABLE crm.rebate_approval (
+    tenant_id   bigint      NOT NULL DEFAULT crm.current_tenant(),
+    approval_id bigint      GENERATED ALWAYS AS IDENTITY,
+    run_id      bigint      NOT NULL,
+    level_no    integer     NOT NULL,
+    decision    text        NOT NULL CHECK (decision IN ('approved', 'rejected')),
+    actor       name        NOT NULL DEFAULT CURRENT_USER,
+    comment     text,
+    decided_at  timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    PRIMARY KEY (tenant_id, approval_id),
+    UNIQUE (tenant_id, run_id, level_no),
+    FOREIGN KEY (tenant_id, run_id) REFERENCES crm.rebate_run (tenant_id, run_id)
+);
+COMMENT ON TABLE crm.rebate_approval IS 'Decisions on submitted runs, one per level; actor is always the current_user that inserted the row. Immutable.';
+SELECT crm.setup_tenant_table('crm.rebate_approval');
+
+CREATE TABLE crm.rebate_run_event (
+    tenant_id   bigint      NOT NULL DEFAULT crm.current_tenant(),
+    event_id    bigint      GENERATED ALWAYS AS IDENTITY,
+    run_id      bigint      NOT NULL,
+    event       text        NOT NULL CHECK (event IN ('calculated', 'submitted', 'level_approved', 'approved',
+                                                      'rejected', 'superseded')),
+    from_status text,
+    to_status   text        NOT NULL,
+    level_no    integer,
+    actor       name        NOT NULL,
+    comment     text,
+    at          timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    PRIMARY KEY (tenant_id, event_id),
+    FOREIGN KEY (tenant_id, run_id) REFERENCES crm.rebate_run (tenant_id, run_id)
+);
+COMMENT ON TABLE crm.rebate_run_event IS 'Audit trail of rebate runs: every state change and approval, who and when. Append-only (trigger).';
+CREATE INDEX rebate_run_event_run_idx ON crm.rebate_run_event (tenant_id, run_id);
+SELECT crm.setup_tenant_table('crm.rebate_run_event');
+-- ---------------------------------------------------------------------------------------------
+-- 41_rebate_guard.sql: the rules of rebate runs, enforced by triggers so that they hold whoever
+-- writes (crm.submit_run and friends, or a direct INSERT/UPDATE by a privileged role):
+--   * lines are written only by the transaction that created their run, never updated or deleted;
+--   * run totals are set once and must equal the sum of the lines;
+--   * status moves calculated -> pending -> approved | rejected, or calculated -> superseded;
+--   * once submitted, nothing of a run changes except its approval progress;
+--   * approvals follow the frozen chain in order, by members of each level's role, never by the
+--     run's creator or submitter, never twice by the same person;
+--   * runs, lines, approvals and the audit trail are never deleted or truncated.
+-- The actor is current_user (the role after SET ROLE), so connection pools must SET ROLE to the
+-- person's own role. session_replication_role = replica disables these triggers, as any trigger:
+-- only superusers can set it.
+-- ---------------------------------------------------------------------------------------------
+
+-- pg_restore loads the rows of these tables with COPY after CREATE EXTENSION has created them
+-- with their triggers. A COPY run by a superuser or the extension's owner is therefore taken as a
+-- restore: rows are loaded as they were dumped (statuses, totals, actors). Nobody else can do it.
+CREATE FUNCTION crm.rebate_restoring() RETURNS boolean
+    LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT pg_catalog.current_query() OPERATOR(pg_catalog.~*) '^\s*copy\s'
+       AND ((SELECT a.rolsuper FROM pg_catalog.pg_roles a WHERE a.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
+            OR pg_catalog.pg_has_role(CURRENT_USER,
+                   (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'crm'),
+                   'MEMBER'));
+END;
+COMMENT ON FUNCTION crm.rebate_restoring() IS 'True while a superuser or the extension owner runs COPY (pg_restore): the rebate guards then load rows as dumped.';
+
+CREATE FUNCTION crm.rebate_refuse_change() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION '% of % is not allowed: rebate records are immutable', TG_OP, TG_TABLE_NAME
+        USING ERRCODE = '55000',
+              HINT = 'Rebate runs, lines, approvals and their audit trail are kept as written; compute a new run to supersede a calculated one, or reject a pending one.';
+END
+$$;
+COMMENT ON FUNCTION crm.rebate_refuse_change() IS 'Trigger: refuses UPDATE, DELETE and TRUNCATE of immutable rebate records (55000).';
+
+CREATE TRIGGER rebate_line_immutable BEFORE UPDATE OR DELETE ON crm.rebate_line
+    FOR EACH ROW EXECUTE FUNCTION crm.rebate_refuse_change();
+CREATE TRIGGER rebate_line_no_truncate BEFORE TRUNCATE ON crm.rebate_line
+    FOR EACH STATEMENT EXECUTE FUNCTION crm.rebate_refuse_change();
+CREATE TRIGGER rebate_run_no_delete BEFORE DELETE ON crm.rebate_run
+    FOR EACH ROW EXECUTE FUNCTION crm.rebate_refuse_change();
+CREATE TRIGGER rebate_run_no_truncate BEFORE TRUNCATE ON crm.rebate_run
+    FOR EACH STATEMENT EXECUTE FUNCTION crm.rebate_refuse_change();
+CREATE TRIGGER rebate_approval_immutable BEFORE UPDATE OR DELETE ON crm.rebate_approval
+    FOR EACH ROW EXECUTE FUNCTION crm.rebate_refuse_change();
+CREATE TRIGGER rebate_approval_no_truncate BEFORE TRUNCATE ON crm.rebate_approval
+    FOR EACH STATEMENT EXECUTE FUNCTION crm.rebate_refuse_change();
+CREATE TRIGGER rebate_run_event_immutable BEFORE UPDATE OR DELETE ON crm.rebate_run_event
+    FOR EACH ROW EXECUTE FUNCTION crm.rebate_refuse_change();
+CREATE TRIGGER rebate_run_event_no_truncate BEFORE TRUNCATE ON crm.rebate_run_event
+    FOR EACH STATEMENT EXECUTE FUNCTION crm.rebate_refuse_change();
+
+-- Lines may only be added to a run still being computed: created by this very transaction,
+-- status calculated, totals not yet set. One check per statement (transition table).
+CREATE FUNCTION crm.rebate_line_guard() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bad bigint;
+BEGIN
+    IF crm.rebate_restoring() THEN
+        RETURN NULL;
+    END IF;
+    SELECT n.dealer_id INTO bad FROM new_lines n
+     WHERE NOT EXISTS (SELECT 1 FROM crm.dealer d WHERE d.tenant_id = n.tenant_id AND d.dealer_id = n.dealer_id)
+     LIMIT 1;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'dealer % of a rebate line does not exist', bad
+            USING ERRCODE = '23503', HINT = 'Rebate lines name dealers of crm.dealer.';
+    END IF;
+    SELECT n.run_id INTO bad
+      FROM (SELECT DISTINCT n.tenant_id, n.run_id FROM new_lines n) n
+      LEFT JOIN crm.rebate_run r ON r.tenant_id = n.tenant_id AND r.run_id = n.run_id
+     WHERE r.run_id IS NULL OR r.status <> 'calculated' OR r.total_payable IS NOT NULL
+        OR r.created_xact OPERATOR(pg_catalog.<>) pg_catalog.pg_current_xact_id()
+     LIMIT 1;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'lines cannot be added to rebate run %', bad
+            USING ERRCODE = '55000',
+                  HINT = 'Lines are written only by crm.compute_rebates() in the transaction that creates the run; compute a new run instead.';
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION crm.rebate_line_guard() IS 'Trigger: lines name existing dealers and are added only by the transaction that created their run, before its totals are set.';
+
+-- Dealers named by rebate lines stay (set status = ''terminated'' instead).
+CREATE FUNCTION crm.rebate_dealer_delete_guard() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM crm.rebate_line l WHERE l.tenant_id = OLD.tenant_id AND l.dealer_id = OLD.dealer_id) THEN
+        RAISE EXCEPTION 'dealer "%" has rebate lines and cannot be deleted', OLD.code
+            USING ERRCODE = '23503', HINT = 'Set the dealer''s status to terminated instead.';
+    END IF;
+    RETURN OLD;
+END
+$$;
+COMMENT ON FUNCTION crm.rebate_dealer_delete_guard() IS 'Trigger: refuses to delete a dealer that rebate lines name (23503).';
+CREATE TRIGGER rebate_dealer_delete_guard BEFORE DELETE ON crm.dealer
+    FOR EACH ROW EXECUTE FUNCTION crm.rebate_dealer_delete_guard();
+CREATE TRIGGER rebate_line_guard AFTER INSERT ON crm.rebate_line
+    REFERENCING NEW TABLE AS new_lines FOR EACH STATEMENT EXECUTE FUNCTION crm.rebate_line_guard();
+
+CREATE FUNCTION crm.rebate_run_insert_guard() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p crm.rebate_program;
+BEGIN
+    IF crm.rebate_restoring() THEN
+        RETURN NEW;
+    END IF;
+    p := crm.rebate_check_period(NEW.tenant_id, NEW.program_id, NEW.period_start, NEW.period_end);
+    NEW.basis_start := CASE WHEN p.cumulative THEN p.valid_from ELSE NEW.period_start END;
+    NEW.settlement := CASE WHEN p.cumulative AND NEW.period_end < p.valid_to THEN 'interim' ELSE 'final' END;
+    NEW.program_snapshot := pg_catalog.to_jsonb(p) - 'created_at';
+    NEW.status := 'calculated';
+    NEW.created_by := current_user;
+    NEW.created_at := pg_catalog.clock_timestamp();
+    NEW.created_xact := pg_catalog.pg_current_xact_id();
+    NEW.dealers := NULL;
+    NEW.total_gross := NULL;
+    NEW.total_settled := NULL;
+    NEW.total_payable := NULL;
+    NEW.approval_chain := NULL;
+    NEW.approved_levels := 0;
+    NEW.submitted_by := NULL;
+    NEW.submitted_at := NULL;
+    NEW.decided_by := NULL;
+    NEW.decided_at := NULL;
+    NEW.superseded_by := NULL;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION crm.rebate_run_insert_guard() IS 'Trigger: a new run''s period is checked against its program, whose snapshot, basis start and settlement kind it takes; it starts calculated, without totals, created by current_user.';
+CREATE TRIGGER rebate_run_insert_guard BEFORE INSERT ON crm.rebate_run
+    FOR EACH ROW EXECUTE FUNCTION crm.rebate_run_insert_guard();
+
+-- The approval chain a run of this total needs: the tenant's levels whose min_total it reaches,
+-- or one crm_admin level when the tenant has configured none.
+CREATE FUNCTION crm.rebate_chain_for(p_tenant bigint, p_total numeric) RETURNS jsonb
+    LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT COALESCE(
+        (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('level', l.level_no, 'role', l.role_name,
+                                                                   'label', l.label, 'min_total', l.min_total)
+                                     ORDER BY l.level_no)
+           FROM crm.rebate_approval_level l
+          WHERE l.tenant_id OPERATOR(pg_catalog.=) p_tenant
+            AND l.min_total OPERATOR(pg_catalog.<=) pg_catalog.abs(p_total)),
+        '[{"level": 1, "role": "crm_admin", "label": "default", "min_total": 0}]'::jsonb);
+END;
+COMMENT ON FUNCTION crm.rebate_chain_for(bigint, numeric) IS 'The approval levels a run paying p_total needs in tenant p_tenant (default: one level, role crm_admin).';
+
+-- Every update of a run goes through here.
+CREATE FUNCTION crm.rebate_run_update_guard() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    sums record;
+    approvals integer;
+BEGIN
+    IF (NEW.tenant_id, NEW.run_id, NEW.program_id, NEW.period_start, NEW.period_end, NEW.basis_start,
+        NEW.settlement, NEW.program_snapshot, NEW.created_by, NEW.created_at, NEW.created_xact::text)
+       IS DISTINCT FROM
+       (OLD.tenant_id, OLD.run_id, OLD.program_id, OLD.period_start, OLD.period_end, OLD.basis_start,
+        OLD.settlement, OLD.program_snapshot, OLD.created_by, OLD.created_at, OLD.created_xact::text) THEN
+        RAISE EXCEPTION 'the identity of rebate run % cannot change', OLD.run_id
+            USING ERRCODE = '55000', HINT = 'Compute a new run instead.';
+    END IF;
+    IF OLD.total_payable IS NULL THEN
+        -- finishing the computation: totals once, equal to the lines, in the creating transaction
+        IF OLD.status <> 'calculated' OR NEW.status <> 'calculated'
+           OR OLD.created_xact OPERATOR(pg_catalog.<>) pg_catalog.pg_current_xact_id() THEN
+            RAISE EXCEPTION 'rebate run % is incomplete and can only be finished by the transaction computing it', OLD.run_id
+                USING ERRCODE = '55000', HINT = 'Use crm.compute_rebates().';
+        END IF;
+        SELECT pg_catalog.count(*)::integer AS n, COALESCE(pg_catalog.sum(l.gross), 0) AS g,
+               COALESCE(pg_catalog.sum(l.settled), 0) AS s, COALESCE(pg_catalog.sum(l.payable), 0) AS p
+          INTO sums FROM crm.rebate_line l WHERE l.tenant_id = OLD.tenant_id AND l.run_id = OLD.run_id;
+        IF (NEW.dealers, NEW.total_gross, NEW.total_settled, NEW.total_payable) IS DISTINCT FROM (sums.n, sums.g, sums.s, sums.p) THEN
+            RAISE EXCEPTION 'totals of rebate run % do not equal the sum of its lines', OLD.run_id
+                USING ERRCODE = '23514', DETAIL = pg_catalog.format('The lines add up to %s dealers, payable %s.', sums.n, sums.p);
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF (NEW.dealers, NEW.total_gross, NEW.total_settled, NEW.total_payable)
+       IS DISTINCT FROM (OLD.dealers, OLD.total_gross, OLD.total_settled, OLD.total_payable) THEN
+        RAISE EXCEPTION 'totals of rebate run % cannot change', OLD.run_id
+            USING ERRCODE = '55000', HINT = 'Compute a new run instead.';
+    END IF;
+
+    IF OLD.status = 'superseded' AND NEW.status = 'superseded' AND OLD.superseded_by IS NULL
+       AND NEW.superseded_by IS NOT NULL
+       AND (NEW.decided_by, NEW.decided_at, NEW.approval_chain, NEW.approved_levels)
+           IS NOT DISTINCT FROM (OLD.decided_by, OLD.decided_at, OLD.approval_chain, OLD.approved_levels) THEN
+        RETURN NEW;             -- the superseding run's id, once
+    ELSIF OLD.status = 'calculated' AND NEW.status = 'superseded' THEN
+        NEW.decided_by := current_user;
+        NEW.decided_at := pg_catalog.clock_timestamp();
+    ELSIF OLD.status = 'calculated' AND NEW.status = 'pending' THEN
+        NEW.submitted_by := current_user;
+        NEW.submitted_at := pg_catalog.clock_timestamp();
+        NEW.approval_chain := crm.rebate_chain_for(OLD.tenant_id, OLD.total_payable);
+        NEW.approved_levels := 0;
+        RETURN NEW;
+    ELSIF OLD.status = 'pending' AND NEW.status IN ('pending', 'approved', 'rejected') THEN
+        SELECT pg_catalog.count(*)::integer INTO approvals FROM crm.rebate_approval a
+         WHERE a.tenant_id = OLD.tenant_id AND a.run_id = OLD.run_id AND a.decision = 'approved';
+        IF NEW.approved_levels <> approvals
+           OR (NEW.status = 'approved') <> (approvals = pg_catalog.jsonb_array_length(OLD.approval_chain))
+           OR (NEW.status = 'rejected') <> EXISTS (SELECT 1 FROM crm.rebate_approval a
+                                                   WHERE a.tenant_id = OLD.tenant_id AND a.run_id = OLD.run_id
+                                                     AND a.decision = 'rejected') THEN
+            RAISE EXCEPTION 'rebate run % cannot become % with % of % levels approved', OLD.run_id, NEW.status,
+                            approvals, pg_catalog.jsonb_array_length(OLD.approval_chain)
+                USING ERRCODE = '55000', HINT = 'Use crm.approve_run() and crm.reject_run().';
+        END IF;
+        IF NEW.status <> 'pending' THEN
+            NEW.decided_by := current_user;
+            NEW.decided_at := pg_catalog.clock_timestamp();
+        END IF;
+    ELSE
+        RAISE EXCEPTION 'rebate run % is % and cannot become %', OLD.run_id, OLD.status, NEW.status
+            USING ERRCODE = '55000',
+                  HINT = 'Runs move calculated -> pending -> approved | rejected, or calculated -> superseded; anything submitted is immutable.';
+    END IF;
+    IF (NEW.approval_chain, NEW.submitted_by, NEW.submitted_at, NEW.superseded_by IS NULL)
+       IS DISTINCT FROM (OLD.approval_chain, OLD.submitted_by, OLD.submitted_at, OLD.superseded_by IS NULL)
+       AND NOT (OLD.status = 'calculated' AND NEW.status = 'superseded') THEN
+        RAISE EXCEPTION 'the submission of rebate run % cannot change', OLD.run_id USING ERRCODE = '55000';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION crm.rebate_run_update_guard() IS 'Trigger: the state machine of rebate runs, immutability once submitted, totals equal to the lines.';
+CREATE TRIGGER rebate_run_update_guard BEFORE UPDATE ON crm.rebate_run
+    FOR EACH ROW EXECUTE FUNCTION crm.rebate_run_update_guard();
+
+-- An approval or rejection: the next level of the frozen chain, by a member of its role, never by
+-- the run's creator or submitter, never twice by one person.
+CREATE FUNCTION crm.rebate_approval_guard() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r crm.rebate_run;
+    lvl jsonb;
+BEGIN
+    IF crm.rebate_restoring() THEN
+        RETURN NEW;
+    END IF;
+    NEW.actor := current_user;
+    NEW.decided_at := pg_catalog.clock_timestamp();
+    SELECT * INTO r FROM crm.rebate_run x WHERE x.tenant_id = NEW.tenant_id AND x.run_id = NEW.run_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'rebate run % does not exist', NEW.run_id
+            USING ERRCODE = '42704', HINT = 'Check the run id in crm.rebate_run.';
+    END IF;
+    IF r.status <> 'pending' THEN
+        RAISE EXCEPTION 'rebate run % is %, not pending approval', r.run_id, r.status
+            USING ERRCODE = '55000', HINT = 'Only submitted runs (crm.submit_run) can be approved or rejected, once.';
+    END IF;
+    IF NEW.level_no <> r.approved_levels + 1 THEN
+        RAISE EXCEPTION 'rebate run % awaits level %, not level %', r.run_id, r.approved_levels + 1, NEW.level_no
+            USING ERRCODE = '55000', HINT = 'Levels approve in ascending order.';
+    END IF;
+    lvl := r.approval_chain -> (NEW.level_no - 1);
+    IF NOT pg_catalog.pg_has_role(current_user, (lvl ->> 'role')::name, 'MEMBER') THEN
+        RAISE EXCEPTION 'role "%" may not decide level % of rebate run %', current_user, NEW.level_no, r.run_id
+            USING ERRCODE = '42501',
+                  DETAIL = pg_catalog.format('Level %s is decided by members of role "%s".', NEW.level_no, lvl ->> 'role'),
+                  HINT = 'Ask a member of that role; earlier levels must approve first.';
+    END IF;
+    IF current_user IN (r.created_by, r.submitted_by) THEN
+        RAISE EXCEPTION 'role "%" computed or submitted rebate run % and may not approve or reject it', current_user, r.run_id
+            USING ERRCODE = '42501', HINT = 'Segregation of duties: another member of the level''s role must decide.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM crm.rebate_approval a
+                WHERE a.tenant_id = NEW.tenant_id AND a.run_id = NEW.run_id AND a.actor = current_user) THEN
+        RAISE EXCEPTION 'role "%" already decided an earlier level of rebate run %', current_user, r.run_id
+            USING ERRCODE = '42501', HINT = 'Segregation of duties: each level needs a different person.';
+    END IF;
+    IF NEW.decision = 'rejected' AND COALESCE(pg_catalog.btrim(NEW.comment), '') = '' THEN
+        RAISE EXCEPTION 'a rejection of rebate run % needs a comment', r.run_id
+            USING ERRCODE = '22023', HINT = 'Say why the run is rejected, e.g. crm.reject_run(run, ''returns of 华东仓 missing'').';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION crm.rebate_approval_guard() IS 'Trigger: approvals follow the frozen chain in order, by members of the level''s role, with segregation of duties.';
+CREATE TRIGGER rebate_approval_guard BEFORE INSERT ON crm.rebate_approval
+    FOR EACH ROW EXECUTE FUNCTION crm.rebate_approval_guard();
+
+-- The approval chain names roles that exist.
+CREATE FUNCTION crm.rebate_approval_level_check() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF pg_catalog.to_regrole(pg_catalog.quote_ident(NEW.role_name)) IS NULL THEN
+        RAISE EXCEPTION 'role "%" of approval level % does not exist', NEW.role_name, NEW.level_no
+            USING ERRCODE = '42704',
+                  HINT = 'Create the group role first (e.g. CREATE ROLE rebate_finance NOLOGIN IN ROLE crm_manager) and grant it to the approvers.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION crm.rebate_approval_level_check() IS 'Trigger: approval levels name existing roles (42704).';
+CREATE TRIGGER rebate_approval_level_check BEFORE INSERT OR UPDATE ON crm.rebate_approval_level
+    FOR EACH ROW EXECUTE FUNCTION crm.rebate_approval_level_check();
+
+-- ---------------------------------------------------------------------------------------------
+-- Audit trail and outbox. SECURITY DEFINER: the acting roles cannot write these tables; the
+-- actor comes from the row, stamped with current_user by the guards above.
+-- ---------------------------------------------------------------------------------------------
+CREATE FUNCTION crm.rebate_record_event(p_tenant bigint, p_run bigint, p_event text, p_from text, p_to text,
+                                        p_level integer, p_actor name, p_comment text, p_recipient text,
+                                        p_payload jsonb) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO crm.rebate_run_event (tenant_id, run_id, event, from_status, to_status, level_no, actor, comment)
+    VALUES (p_tenant, p_run, p_event, p_from, p_to, p_level, p_actor, p_comment);
+    INSERT INTO crm.outbox (tenant_id, topic, entity, entity_id, recipient, payload)
+    VALUES (p_tenant, 'rebate.' || p_event, 'rebate_run', p_run, p_recipient,
+            p_payload || pg_catalog.jsonb_build_object('run_id', p_run, 'status', p_to, 'level', p_level,
+                                                       'actor', p_actor, 'comment', p_comment));
+END
+$$;
+REVOKE ALL ON FUNCTION crm.rebate_record_event(bigint, bigint, text, text, text, integer, name, text, text, jsonb) FROM PUBLIC;
+COMMENT ON FUNCTION crm.rebate_record_event(bigint, bigint, text, text, text, integer, name, text, text, jsonb) IS 'Internal: appends one audit event and its outbox message (topic rebate.<event>).';
+
+CREATE FUNCTION crm.rebate_run_audit() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    payload jsonb := pg_catalog.jsonb_build_object('program_id', NEW.program_id, 'period_start', NEW.period_start,
+                                                   'period_end', NEW.period_end, 'total_payable', NEW.total_payable);
+    next_role text := NEW.approval_chain -> NEW.approved_levels ->> 'role';
+BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.total_payable IS NULL THEN
+        PERFORM crm.rebate_record_event(NEW.tenant_id, NEW.run_id, 'calculated', NULL, NEW.status, NULL,
+                                        NEW.created_by, NULL, NEW.created_by, payload);
+    ELSIF NEW.status = 'pending' AND OLD.status = 'calculated' THEN
+        PERFORM crm.rebate_record_event(NEW.tenant_id, NEW.run_id, 'submitted', OLD.status, NEW.status, NULL,
+                                        NEW.submitted_by, NULL, next_role, payload);
+    ELSIF NEW.status = 'pending' AND NEW.approved_levels > OLD.approved_levels THEN
+        PERFORM crm.rebate_record_event(NEW.tenant_id, NEW.run_id, 'level_approved', OLD.status, NEW.status,
+                                        NEW.approved_levels,
+                                        (SELECT a.actor FROM crm.rebate_approval a
+                                          WHERE a.tenant_id = NEW.tenant_id AND a.run_id = NEW.run_id
+                                            AND a.level_no = NEW.approved_levels),
+                                        (SELECT a.comment FROM crm.rebate_approval a
+                                          WHERE a.tenant_id = NEW.tenant_id AND a.run_id = NEW.run_id
+                                            AND a.level_no = NEW.approved_levels),
+                                        next_role, payload);
+    ELSIF NEW.status IN ('approved', 'rejected', 'superseded') AND OLD.status <> NEW.status THEN
+        PERFORM crm.rebate_record_event(NEW.tenant_id, NEW.run_id, NEW.status, OLD.status, NEW.status,
+                                        CASE WHEN NEW.status = 'superseded' THEN NULL ELSE NEW.approved_levels + (NEW.status = 'rejected')::int END,
+                                        NEW.decided_by,
+                                        (SELECT a.comment FROM crm.rebate_approval a
+                                          WHERE a.tenant_id = NEW.tenant_id AND a.run_id = NEW.run_id
+                                          ORDER BY a.level_no DESC LIMIT 1),
+                                        NEW.created_by, payload || pg_catalog.jsonb_build_object('superseded_by', NEW.superseded_by));
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION crm.rebate_run_audit() IS 'Trigger: every state change of a run goes to crm.rebate_run_event and crm.outbox (topics rebate.calculated, rebate.submitted, rebate.level_approved, rebate.approved, rebate.rejected, rebate.superseded).';
+CREATE TRIGGER rebate_run_audit AFTER UPDATE ON crm.rebate_run
+    FOR EACH ROW EXECUTE FUNCTION crm.rebate_run_audit();
+-- ---------------------------------------------------------------------------------------------
+-- 42_rebate_runs.sql: computing runs (one aggregate pass over the transactions, tier maths in C
+-- per dealer, lines inserted in bulk), the approval functions, BI views and privileges.
+-- ---------------------------------------------------------------------------------------------
+
+-- Eligibility by decision: crm.decide(model, decision, inputs jsonb) comes with the decision
+-- engine, which may be installed or not; it is looked up at run time (to_regprocedure), never
+-- referenced statically. A dealer is eligible when the decision returns true or {"eligible": true}.
+CREATE FUNCTION crm.rebate_eligible_by_decision(p_tenant bigint, p_program crm.rebate_program)
+    RETURNS bigint[]
+    LANGUAGE plpgsql VOLATILE   -- calls whatever crm.decide is
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fn regprocedure := pg_catalog.to_regprocedure('crm.decide(text,text,jsonb)');
+    ids bigint[];
+BEGIN
+    IF fn IS NULL THEN
+        RAISE EXCEPTION 'rebate program "%" decides eligibility with decision "%" of model "%", but crm.decide(text, text, jsonb) is not installed',
+                        p_program.code, p_program.eligibility_decision, p_program.eligibility_model
+            USING ERRCODE = '42883',
+                  HINT = 'Install the decision engine, or set eligible_levels / eligible_regions and clear eligibility_model.';
+    END IF;
+    EXECUTE pg_catalog.format(
+        'SELECT pg_catalog.array_agg(d.dealer_id) FROM crm.dealer d
+          WHERE d.tenant_id OPERATOR(pg_catalog.=) $1 AND d.status OPERATOR(pg_catalog.=) ''active''
+            AND ($2 IS NULL OR d.level OPERATOR(pg_catalog.=) ANY ($2))
+            AND ($3 IS NULL OR d.region OPERATOR(pg_catalog.=) ANY ($3))
+            AND (SELECT v OPERATOR(pg_catalog.=) ''true''::jsonb
+                        OR (v OPERATOR(pg_catalog.->) ''eligible'') OPERATOR(pg_catalog.=) ''true''::jsonb
+                   FROM (SELECT %s($4, $5, d.attributes OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
+                            ''dealer_id'', d.dealer_id, ''code'', d.code, ''level'', d.level,
+                            ''region'', d.region, ''city'', d.city))::jsonb AS v) s)',
+        fn::oid::regproc)
+      INTO ids
+      USING p_tenant, p_program.eligible_levels, p_program.eligible_regions,
+            p_program.eligibility_model, p_program.eligibility_decision;
+    RETURN COALESCE(ids, '{}');
+END
+$$;
+COMMENT ON FUNCTION crm.rebate_eligible_by_decision(bigint, crm.rebate_program) IS 'Active dealers of the program''s levels/regions for which crm.decide(model, decision, dealer inputs) returns true or {"eligible": true}; 42883 when the decision engine is not installed.';
+
+-- Checks a program and period before a run; returns the program.
+CREATE FUNCTION crm.rebate_check_period(p_tenant bigint, p_program bigint, p_start date, p_end date)
+    RETURNS crm.rebate_program
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p crm.rebate_program;
+    natural_end date;
+BEGIN
+    IF p_program IS NULL OR p_start IS NULL OR p_end IS NULL THEN
+        RAISE EXCEPTION 'program, period_start and period_end must not be null'
+            USING ERRCODE = '22004', HINT = 'Call crm.compute_rebates(program_id, first_day, last_day).';
+    END IF;
+    SELECT * INTO p FROM crm.rebate_program r WHERE r.tenant_id = p_tenant AND r.program_id = p_program;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'rebate program % does not exist', p_program
+            USING ERRCODE = '42704', HINT = 'See crm.rebate_program for the programs of your tenant.';
+    END IF;
+    IF NOT p.active THEN
+        RAISE EXCEPTION 'rebate program "%" is not active', p.code
+            USING ERRCODE = '55000', HINT = 'Set active = true on the program to compute runs.';
+    END IF;
+    natural_end := (pg_catalog.date_trunc(p.period_type, p_start::timestamp)
+                    + CASE p.period_type WHEN 'month' THEN interval '1 month' WHEN 'quarter' THEN interval '3 months'
+                           ELSE interval '1 year' END - interval '1 day')::date;
+    IF p_start <> pg_catalog.date_trunc(p.period_type, p_start::timestamp)::date OR p_end <> natural_end THEN
+        RAISE EXCEPTION 'period % to % is not one calendar % of program "%"', p_start, p_end, p.period_type, p.code
+            USING ERRCODE = '22023',
+                  HINT = pg_catalog.format('Runs of this program cover one %s, e.g. %s to %s.', p.period_type,
+                                           pg_catalog.date_trunc(p.period_type, p_start::timestamp)::date, natural_end);
+    END IF;
+    IF p_end < p.valid_from OR p_start > p.valid_to THEN
+        RAISE EXCEPTION 'period % to % is outside program "%" (valid % to %)', p_start, p_end, p.code, p.valid_from, p.valid_to
+            USING ERRCODE = '22023', HINT = 'Compute runs only for periods within the program''s effective dates.';
+    END IF;
+    RETURN p;
+END
+$$;
+COMMENT ON FUNCTION crm.rebate_check_period(bigint, bigint, date, date) IS 'Internal: the program, checked to exist, be active, and have period as one calendar period of its period_type within its effective dates.';
+
+-- One pass over the transaction lines of a window: purchases, returns and (when asked) net
+-- quantity per dealer. A separate set-returning function so that its aggregate can run as a
+-- parallel query (RETURN QUERY may; a query inside INSERT ... SELECT may not).
+CREATE FUNCTION crm.rebate_aggregate(p_tenant bigint, p_from date, p_to date, p_categories text[],
+                                     p_quantity boolean)
+    RETURNS TABLE (dealer_id bigint, purchases numeric, returns numeric, net_quantity numeric)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN QUERY
+    SELECT x.dealer_id,
+           COALESCE(pg_catalog.sum(x.amount) FILTER (WHERE x.kind = 'purchase'), 0),
+           COALESCE(pg_catalog.sum(x.amount) FILTER (WHERE x.kind = 'return'), 0),
+           pg_catalog.sum(CASE WHEN x.kind = 'purchase' THEN x.quantity ELSE -x.quantity END)
+               FILTER (WHERE p_quantity)
+      FROM crm.dealer_txn x
+     WHERE x.tenant_id = p_tenant AND x.txn_date BETWEEN p_from AND p_to
+       AND (p_categories IS NULL OR x.category = ANY (p_categories))
+     GROUP BY x.dealer_id;
+END
+$$;
+COMMENT ON FUNCTION crm.rebate_aggregate(bigint, date, date, text[], boolean) IS 'Internal: purchases, returns and net quantity (when p_quantity) per dealer over the tenant''s transaction lines of a date window and categories (null = all).';
+
+-- Fills a run that the current transaction has just created: the lines, computed from the
+-- program snapshot the insert trigger took, and the totals. SECURITY DEFINER because nobody else
+-- may write lines: a run's lines therefore always come from this computation, never from a
+-- hand-made INSERT. It works only on a run created by the calling transaction (which row-level
+-- security let the caller create for its own tenant) and filters every query by that tenant.
+CREATE FUNCTION crm.rebate_fill_run(p_run bigint) RETURNS void
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_custom_plan   -- a generic plan of the run's big statement is 3x slower
+AS $$
+#variable_conflict use_variable
+DECLARE
+    rr crm.rebate_run;
+    p crm.rebate_program;
+    t bigint;
+    run bigint := p_run;
+    v_end date;
+    basis_start date;
+    w_from date;
+    w_to date;
+    ref_from date;
+    ref_to date;
+    eligible bigint[];
+    need_quantity boolean;
+BEGIN
+    SELECT * INTO rr FROM crm.rebate_run x
+     WHERE x.run_id = p_run AND x.created_xact OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()
+       AND x.status = 'calculated' AND x.total_payable IS NULL
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'rebate run % is not a run this transaction is computing', p_run
+            USING ERRCODE = '55000', HINT = 'Use crm.compute_rebates(program, period_start, period_end).';
+    END IF;
+    t := rr.tenant_id;
+    p := pg_catalog.jsonb_populate_record(NULL::crm.rebate_program, rr.program_snapshot);
+    v_end := rr.period_end;
+    basis_start := rr.basis_start;
+    w_from := GREATEST(basis_start, p.valid_from);
+    w_to := LEAST(v_end, p.valid_to);
+    ref_from := (rr.period_start - p.reference_offset)::date;
+    ref_to := (rr.period_end - p.reference_offset)::date;
+    need_quantity := p.basis = 'quantity';
+    IF p.eligibility_model IS NOT NULL THEN
+        eligible := crm.rebate_eligible_by_decision(t, p);
+    END IF;
+
+    INSERT INTO crm.rebate_line (tenant_id, run_id, dealer_id, purchases, returns, net_amount, net_quantity,
+                                 reference_net, qualifying, measured, achievement, tier_no, rate, fixed_amount,
+                                 tier_amount, multiplier, gross, capped, settled, payable, explanation)
+    SELECT t, run, y.dealer_id, y.purchases, y.returns, y.purchases - y.returns, y.net_quantity,
+           y.reference_net, c.qualifying, c.measured, c.achievement, c.tier_no, c.rate, c.fixed_amount,
+           c.tier_amount, c.multiplier, c.gross, c.capped, y.settled, c.payable, c.explanation
+      FROM (
+        SELECT d.dealer_id,
+               COALESCE(a.purchases, 0)::numeric(16,2) AS purchases,
+               COALESCE(a.returns, 0)::numeric(16,2) AS returns,
+               COALESCE(a.net_quantity, 0)::numeric(16,3) AS net_quantity,
+               rf.net AS reference_net, tg.target_amount, tg.achieved,
+               COALESCE(st.settled, 0)::numeric(16,2) AS settled
+          FROM crm.dealer d
+          LEFT JOIN crm.rebate_aggregate(t, w_from, w_to, p.eligible_categories, need_quantity) a
+                 ON a.dealer_id = d.dealer_id
+          LEFT JOIN (SELECT z.dealer_id, z.purchases - z.returns AS net
+                       FROM crm.rebate_aggregate(t, ref_from, ref_to, p.eligible_categories, false) z
+                      WHERE p.basis = 'growth') rf ON rf.dealer_id = d.dealer_id
+          LEFT JOIN (
+               SELECT g.dealer_id, pg_catalog.sum(g.target_amount) AS target_amount,
+                      CASE WHEN pg_catalog.count(g.achieved_amount) = pg_catalog.count(*)
+                           THEN pg_catalog.sum(g.achieved_amount)
+                           ELSE (SELECT COALESCE(pg_catalog.sum(CASE WHEN x.kind = 'purchase' THEN x.amount ELSE -x.amount END), 0)
+                                   FROM crm.dealer_txn x
+                                  WHERE x.tenant_id = t AND x.dealer_id = g.dealer_id AND x.promotion = p.promotion
+                                    AND x.txn_date BETWEEN w_from AND w_to) END AS achieved
+                 FROM crm.dealer_target g
+                WHERE p.multiplier_bands IS NOT NULL AND g.tenant_id = t AND g.promotion = p.promotion
+                  AND g.period_start >= basis_start AND g.period_end <= v_end
+                GROUP BY g.dealer_id) tg ON tg.dealer_id = d.dealer_id
+          LEFT JOIN (
+               SELECT l.dealer_id, pg_catalog.sum(l.payable) AS settled
+                 FROM crm.rebate_run r JOIN crm.rebate_line l ON l.tenant_id = r.tenant_id AND l.run_id = r.run_id
+                WHERE r.tenant_id = t AND r.program_id = p.program_id AND r.status = 'approved'
+                  AND r.period_start >= basis_start AND r.period_end <= v_end
+                GROUP BY l.dealer_id) st ON st.dealer_id = d.dealer_id
+         WHERE d.tenant_id = t AND d.status = 'active'
+           AND (p.eligible_levels IS NULL OR d.level = ANY (p.eligible_levels))
+           AND (p.eligible_regions IS NULL OR d.region = ANY (p.eligible_regions))
+           AND (eligible IS NULL OR d.dealer_id = ANY (eligible))
+      ) y
+      CROSS JOIN LATERAL crm.rebate_line(p.basis, p.mode, p.tiers, p.multiplier_bands, p.cap_measured,
+                                         p.cap_payout, y.purchases, y.returns, y.net_quantity, y.reference_net,
+                                         y.target_amount, y.achieved, y.settled) c;
+
+    UPDATE crm.rebate_run r
+       SET (dealers, total_gross, total_settled, total_payable) =
+           (SELECT pg_catalog.count(*)::integer, COALESCE(pg_catalog.sum(l.gross), 0),
+                   COALESCE(pg_catalog.sum(l.settled), 0), COALESCE(pg_catalog.sum(l.payable), 0)
+              FROM crm.rebate_line l WHERE l.tenant_id = t AND l.run_id = run)
+     WHERE r.tenant_id = t AND r.run_id = run;
+END
+$$;
+COMMENT ON FUNCTION crm.rebate_fill_run(bigint) IS 'Internal (SECURITY DEFINER): computes the lines and totals of a run the calling transaction has just created; the only way lines are written.';
+
+CREATE FUNCTION crm.compute_rebates(program bigint, period_start date, period_end date) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    t bigint := crm.current_tenant();
+    p crm.rebate_program := crm.rebate_check_period(t, program, period_start, period_end);
+    v_start date := period_start;
+    v_end date := period_end;
+    run bigint;
+    old_runs bigint[];
+    busy bigint;
+    span text := pg_catalog.to_char(period_start, 'YYYY-MM-DD') || ' to ' || pg_catalog.to_char(period_end, 'YYYY-MM-DD');
+BEGIN
+    -- one computation per program and period at a time: a second session fails at once
+    IF NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended(
+           pg_catalog.format('crm.rebate_run:%s:%s:%s:%s', t, p.program_id, v_start, v_end), 0)) THEN
+        RAISE EXCEPTION 'a run of rebate program "%" for % is being computed by another session', p.code, span
+            USING ERRCODE = '55P03', HINT = 'Wait for that run to finish; it supersedes or is superseded by yours.';
+    END IF;
+    SELECT r.run_id INTO busy FROM crm.rebate_run r
+     WHERE r.tenant_id = t AND r.program_id = p.program_id AND r.period_start = v_start
+       AND r.period_end = v_end AND r.status = 'pending';
+    IF busy IS NOT NULL THEN
+        RAISE EXCEPTION 'rebate run % of program "%" for % is awaiting approval', busy, p.code, span
+            USING ERRCODE = '55000', HINT = 'Approve or reject that run first; a submitted run is never replaced.';
+    END IF;
+
+    WITH s AS (
+        UPDATE crm.rebate_run r SET status = 'superseded'
+         WHERE r.tenant_id = t AND r.program_id = p.program_id AND r.period_start = v_start
+           AND r.period_end = v_end AND r.status = 'calculated'
+        RETURNING r.run_id)
+    SELECT pg_catalog.array_agg(s.run_id) INTO old_runs FROM s;
+
+    BEGIN
+        -- the insert trigger checks the period and takes the program snapshot, basis start and settlement
+        INSERT INTO crm.rebate_run (program_id, period_start, period_end)
+        VALUES (p.program_id, v_start, v_end)
+        RETURNING run_id INTO run;
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'another run of rebate program "%" for % was computed at the same time', p.code, span
+            USING ERRCODE = '55P03', HINT = 'Only one run per program and period can be active; use the other run or compute again.';
+    END;
+    UPDATE crm.rebate_run r SET superseded_by = run
+     WHERE r.tenant_id = t AND r.run_id = ANY (old_runs);
+    PERFORM crm.rebate_fill_run(run);
+    RETURN run;
+END
+$$;
+COMMENT ON FUNCTION crm.compute_rebates(bigint, date, date) IS 'Computes a rebate run of a program for one calendar period: one line per eligible active dealer (basis, tier, rate, multiplier, gross, settled, payable, explanation). Supersedes a calculated run of the same period; refuses while one is pending; all or nothing. Returns the run id.';
+
+CREATE FUNCTION crm.rebate_run_for_update(p_run bigint) RETURNS crm.rebate_run
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r crm.rebate_run;
+BEGIN
+    SELECT * INTO r FROM crm.rebate_run x
+     WHERE x.tenant_id = crm.current_tenant() AND x.run_id = p_run FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'rebate run % does not exist', p_run
+            USING ERRCODE = '42704', HINT = 'See crm.rebate_run or crm.rebate_approval_queue for your tenant''s runs.';
+    END IF;
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION crm.rebate_run_for_update(bigint) IS 'Internal: the run of the current tenant, locked; 42704 when missing.';
+
+CREATE FUNCTION crm.submit_run(run bigint) RETURNS crm.rebate_run
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    r crm.rebate_run := crm.rebate_run_for_update(run);
+BEGIN
+    IF r.status <> 'calculated' THEN
+        RAISE EXCEPTION 'rebate run % is %, only a calculated run can be submitted', run, r.status
+            USING ERRCODE = '55000', HINT = 'Compute a new run with crm.compute_rebates() and submit that.';
+    END IF;
+    UPDATE crm.rebate_run x SET status = 'pending' WHERE x.tenant_id = r.tenant_id AND x.run_id = run
+    RETURNING * INTO r;
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION crm.submit_run(bigint) IS 'Submits a calculated run for approval: freezes its approval chain (levels whose min_total its total reaches); from now on the run and its lines are immutable.';
+
+CREATE FUNCTION crm.approve_run(run bigint, comment text DEFAULT NULL) RETURNS crm.rebate_run
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    r crm.rebate_run := crm.rebate_run_for_update(run);
+    levels integer := pg_catalog.jsonb_array_length(COALESCE(r.approval_chain, '[]'));
+BEGIN
+    INSERT INTO crm.rebate_approval (tenant_id, run_id, level_no, decision, comment)
+    VALUES (r.tenant_id, run, r.approved_levels + 1, 'approved', comment);
+    UPDATE crm.rebate_run x
+       SET approved_levels = r.approved_levels + 1,
+           status = CASE WHEN r.approved_levels + 1 = levels THEN 'approved' ELSE 'pending' END
+     WHERE x.tenant_id = r.tenant_id AND x.run_id = run
+    RETURNING * INTO r;
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION crm.approve_run(bigint, text) IS 'Approves the next level of a pending run as current_user (who must be a member of that level''s role, not the run''s creator or submitter, and not an earlier approver); the last level approves the run.';
+
+CREATE FUNCTION crm.reject_run(run bigint, comment text) RETURNS crm.rebate_run
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    r crm.rebate_run := crm.rebate_run_for_update(run);
+BEGIN
+    INSERT INTO crm.rebate_approval (tenant_id, run_id, level_no, decision, comment)
+    VALUES (r.tenant_id, run, r.approved_levels + 1, 'rejected', comment);
+    UPDATE crm.rebate_run x SET status = 'rejected'
+     WHERE x.tenant_id = r.tenant_id AND x.run_id = run
+    RETURNING * INTO r;
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION crm.reject_run(bigint, text) IS 'Rejects a pending run at its next level, with a mandatory comment, as current_user (same rules as crm.approve_run). A rejected run is final; compute a new one.';
+-- ---------------------------------------------------------------------------------------------
+-- 43_rebate_views.sql: finance/BI views of rebates (owner rights, tenant-filtered) and the
+-- privileges of the rebate objects.
+-- ---------------------------------------------------------------------------------------------
+
+CREATE VIEW crm.rebate_statement AS
+SELECT r.tenant_id, r.run_id, p.code AS program_code, p.name AS program_name,
+       r.period_start, r.period_end, r.settlement, r.status AS run_status,
+       d.dealer_id, d.code AS dealer_code, d.name AS dealer_name, d.level AS dealer_level, d.region,
+       l.purchases, l.returns, l.net_amount, l.net_quantity, l.qualifying, l.measured,
+       l.tier_no, l.rate, l.fixed_amount, l.tier_amount, l.achievement, l.multiplier, l.gross, l.capped,
+       l.settled, l.payable
+  FROM crm.rebate_run r
+  JOIN crm.rebate_program p ON p.tenant_id OPERATOR(pg_catalog.=) r.tenant_id
+                           AND p.program_id OPERATOR(pg_catalog.=) r.program_id
+  JOIN crm.rebate_line l ON l.tenant_id OPERATOR(pg_catalog.=) r.tenant_id
+                        AND l.run_id OPERATOR(pg_catalog.=) r.run_id
+  JOIN crm.dealer d ON d.tenant_id OPERATOR(pg_catalog.=) l.tenant_id
+                   AND d.dealer_id OPERATOR(pg_catalog.=) l.dealer_id
+ WHERE r.tenant_id OPERATOR(pg_catalog.=) (SELECT crm.current_tenant())
+   AND r.status OPERATOR(pg_catalog.<>) ALL (ARRAY['superseded', 'rejected']);
+COMMENT ON VIEW crm.rebate_statement IS 'Rebate statement (返利对账单) per dealer, program and period: the current (calculated, pending or approved) run''s line with basis, tier, rate, multiplier, gross, already settled and payable.';
+
+CREATE VIEW crm.rebate_accrual AS
+SELECT r.tenant_id, p.code AS program_code, p.name AS program_name, r.period_start, r.period_end,
+       r.settlement, r.run_id, r.status AS run_status,
+       CASE WHEN r.status OPERATOR(pg_catalog.=) 'approved' THEN 'approved' ELSE 'accrued' END AS accrual_state,
+       r.dealers, r.total_gross, r.total_settled, r.total_payable, r.created_at, r.decided_at
+  FROM crm.rebate_run r
+  JOIN crm.rebate_program p ON p.tenant_id OPERATOR(pg_catalog.=) r.tenant_id
+                           AND p.program_id OPERATOR(pg_catalog.=) r.program_id
+ WHERE r.tenant_id OPERATOR(pg_catalog.=) (SELECT crm.current_tenant())
+   AND r.status OPERATOR(pg_catalog.=) ANY (ARRAY['calculated', 'pending', 'approved']);
+COMMENT ON VIEW crm.rebate_accrual IS 'Rebate liabilities per program and period for finance (返利计提): approved runs as approved, calculated and pending runs as accrued estimates; total_payable is what the run adds on top of earlier settlements.';
+
+CREATE VIEW crm.rebate_approval_queue AS
+SELECT r.tenant_id, r.run_id, p.code AS program_code, p.name AS program_name, r.period_start, r.period_end,
+       r.total_payable, r.dealers, r.created_by, r.submitted_by, r.submitted_at,
+       r.approved_levels OPERATOR(pg_catalog.+) 1 AS next_level,
+       pg_catalog.jsonb_array_length(r.approval_chain) AS levels,
+       (r.approval_chain OPERATOR(pg_catalog.->) r.approved_levels) OPERATOR(pg_catalog.->>) 'role' AS next_role,
+       (r.approval_chain OPERATOR(pg_catalog.->) r.approved_levels) OPERATOR(pg_catalog.->>) 'label' AS next_label,
+       w.waiting_since,
+       pg_catalog.now() OPERATOR(pg_catalog.-) r.submitted_at AS age,
+       pg_catalog.now() OPERATOR(pg_catalog.-) w.waiting_since AS waiting,
+       CASE WHEN pg_catalog.now() OPERATOR(pg_catalog.-) w.waiting_since OPERATOR(pg_catalog.<) interval '1 day' THEN '< 1 day'
+            WHEN pg_catalog.now() OPERATOR(pg_catalog.-) w.waiting_since OPERATOR(pg_catalog.<) interval '3 days' THEN '1-3 days'
+            WHEN pg_catalog.now() OPERATOR(pg_catalog.-) w.waiting_since OPERATOR(pg_catalog.<) interval '7 days' THEN '3-7 days'
+            ELSE '> 7 days' END AS ageing_bucket
+  FROM crm.rebate_run r
+  JOIN crm.rebate_program p ON p.tenant_id OPERATOR(pg_catalog.=) r.tenant_id
+                           AND p.program_id OPERATOR(pg_catalog.=) r.program_id
+  CROSS JOIN LATERAL (
+       SELECT COALESCE(pg_catalog.max(a.decided_at), r.submitted_at) AS waiting_since
+         FROM crm.rebate_approval a
+        WHERE a.tenant_id OPERATOR(pg_catalog.=) r.tenant_id AND a.run_id OPERATOR(pg_catalog.=) r.run_id) w
+ WHERE r.tenant_id OPERATOR(pg_catalog.=) (SELECT crm.current_tenant())
+   AND r.status OPERATOR(pg_catalog.=) 'pending';
+COMMENT ON VIEW crm.rebate_approval_queue IS 'Runs awaiting approval: next level and its role, age since submission, time waiting at the current level and its ageing bucket (< 1 day, 1-3 days, 3-7 days, > 7 days).';
+
+-- ---------------------------------------------------------------------------------------------
+-- Privileges. Managers keep dealers, transactions, targets and programs, compute, submit and
+-- approve (the triggers decide who may approve what); admins also shape the approval chain and
+-- delete master data. Nobody may change or delete runs, lines, approvals or the audit trail, and
+-- lines are written only by crm.rebate_fill_run (SECURITY DEFINER), never by hand.
+-- Roles named in the approval chain need crm_manager (or the grants below) to approve.
+-- ---------------------------------------------------------------------------------------------
+GRANT SELECT ON crm.dealer TO crm_rep;
+GRANT SELECT, INSERT, UPDATE ON crm.dealer, crm.dealer_txn, crm.dealer_target, crm.rebate_program TO crm_manager;
+GRANT DELETE ON crm.dealer, crm.dealer_txn, crm.dealer_target, crm.rebate_program TO crm_admin;
+GRANT SELECT ON crm.rebate_approval_level TO crm_manager;
+GRANT INSERT, UPDATE, DELETE ON crm.rebate_approval_level TO crm_admin;
+GRANT SELECT ON crm.rebate_run, crm.rebate_line TO crm_manager;
+GRANT INSERT (program_id, period_start, period_end), UPDATE (status, approved_levels, superseded_by)
+    ON crm.rebate_run TO crm_manager;
+GRANT SELECT, INSERT ON crm.rebate_approval TO crm_manager;
+GRANT SELECT ON crm.rebate_run_event TO crm_manager;
+GRANT SELECT ON crm.rebate_statement, crm.rebate_accrual, crm.rebate_approval_queue TO crm_bi_reader;
+
+REVOKE ALL ON FUNCTION crm.compute_rebates(bigint, date, date), crm.submit_run(bigint),
+    crm.approve_run(bigint, text), crm.reject_run(bigint, text),
+    crm.rebate_eligible_by_decision(bigint, crm.rebate_program),
+    crm.rebate_check_period(bigint, bigint, date, date), crm.rebate_run_for_update(bigint),
+    crm.rebate_aggregate(bigint, date, date, text[], boolean), crm.rebate_fill_run(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION crm.compute_rebates(bigint, date, date), crm.submit_run(bigint),
+    crm.approve_run(bigint, text), crm.reject_run(bigint, text),
+    crm.rebate_eligible_by_decision(bigint, crm.rebate_program),
+    crm.rebate_check_period(bigint, bigint, date, date), crm.rebate_run_for_update(bigint),
+    crm.rebate_aggregate(bigint, date, date, text[], boolean), crm.rebate_fill_run(bigint) TO crm_manager;
