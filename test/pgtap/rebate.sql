@@ -340,31 +340,32 @@ RESET ROLE;
 SELECT is((SELECT count(*)::int FROM crm.rebate_statement), 0, 'another tenant sees no statement lines');
 RESET crm.tenant_id;
 
--- eligibility by decision needs crm.decide
+-- eligibility by decision, through the decision engine: level-B programme G, dealers in 浙江 only
 UPDATE crm.rebate_program SET eligibility_model = 'dealer_rules', eligibility_decision = 'eligible' WHERE code = 'G';
-SELECT CASE WHEN to_regprocedure('crm.decide(text,text,jsonb)') IS NULL
-            THEN throws_ok($$SELECT crm.compute_rebates(3, '2026-06-01', '2026-06-30')$$, '42883', NULL,
-                           'a decision-based program says when the decision engine is missing')
-            ELSE skip('crm.decide is installed', 1) END;
--- with a stand-in crm.decide (only when the engine is absent): eligible = level B dealers in 浙江
-DO $do$
-BEGIN
-    IF to_regprocedure('crm.decide(text,text,jsonb)') IS NULL THEN
-        EXECUTE $f$CREATE FUNCTION crm.decide(model text, decision text, inputs jsonb) RETURNS jsonb
-                   LANGUAGE sql AS $b$ SELECT jsonb_build_object('eligible', inputs->>'region' = '浙江' AND model = 'dealer_rules') $b$ $f$;
-        EXECUTE 'GRANT EXECUTE ON FUNCTION crm.decide(text, text, jsonb) TO PUBLIC';
-    END IF;
-END
-$do$;
 SET ROLE tap_calc;
-SELECT (SELECT prosrc FROM pg_proc WHERE oid = to_regprocedure('crm.decide(text,text,jsonb)')) LIKE '%dealer_rules%' AS stub \gset
-SELECT CASE WHEN :'stub'::boolean THEN crm.compute_rebates(3, '2026-06-01', '2026-06-30') END AS dec \gset
-SELECT CASE WHEN :'stub'::boolean
-            THEN results_eq(format('SELECT d.code FROM crm.rebate_line l JOIN crm.dealer d USING (tenant_id, dealer_id)
-                                     WHERE l.run_id = %s ORDER BY 1', :'dec'),
-                            $$VALUES ('GROWTH'), ('NOREF')$$,
-                            'eligibility through crm.decide, looked up at run time')
-            ELSE skip('a real crm.decide is installed', 1) END;
+SELECT throws_ok($$SELECT crm.compute_rebates(3, '2026-06-01', '2026-06-30')$$, '42704', NULL,
+                 'a program whose eligibility model does not exist is refused and computes nothing');
+RESET ROLE;
+SELECT crm.dmn_import($x$<definitions xmlns="https://www.omg.org/spec/DMN/20230324/MODEL/" id="dr"
+    name="dealer_rules" namespace="http://example.com/rebates">
+  <inputData id="i_region" name="region"><variable name="region" typeRef="string"/></inputData>
+  <decision id="d_eligible" name="eligible">
+    <variable name="eligible" typeRef="boolean"/>
+    <informationRequirement><requiredInput href="#i_region"/></informationRequirement>
+    <decisionTable hitPolicy="FIRST">
+      <input id="in1" label="region"><inputExpression typeRef="string"><text>region</text></inputExpression></input>
+      <output id="o1" name="eligible" typeRef="boolean"/>
+      <rule><inputEntry><text>"浙江"</text></inputEntry><outputEntry><text>true</text></outputEntry></rule>
+      <rule><inputEntry><text>-</text></inputEntry><outputEntry><text>false</text></outputEntry></rule>
+    </decisionTable>
+  </decision>
+</definitions>$x$::xml) AS model \gset
+SET ROLE tap_calc;
+SELECT crm.compute_rebates(3, '2026-06-01', '2026-06-30') AS dec \gset
+SELECT results_eq(format('SELECT d.code FROM crm.rebate_line l JOIN crm.dealer d USING (tenant_id, dealer_id)
+                           WHERE l.run_id = %s ORDER BY 1', :'dec'),
+                  $$VALUES ('GROWTH'), ('NOREF')$$,
+                  'eligibility decided by a DMN decision table through crm.decide');
 RESET ROLE;
 
 SELECT * FROM finish();
