@@ -1280,7 +1280,7 @@ BEGIN
                                    purpose, rule_set_id, rule, note, store_id)
         VALUES (tenant, r.customer_id, subject, action, period, r.relation, rs.purpose, rs.rule_set_id, rule,
                 hit ->> 'note', store)
-        ON CONFLICT (tenant_id, customer_id, action, period_start) DO NOTHING
+        ON CONFLICT ON CONSTRAINT care_task_tenant_id_customer_id_action_period_start_key DO NOTHING
         RETURNING care_task_id INTO id;
         IF id IS NOT NULL THEN
             INSERT INTO crm.outbox (tenant_id, topic, entity, entity_id, recipient, payload)
@@ -1432,7 +1432,7 @@ BEGIN
     p := crm.pseudonym(kind, value);
     INSERT INTO crm.customer_identifier (tenant_id, kind, pseudonym, customer_id)
     VALUES (t, kind, p, customer)
-    ON CONFLICT (tenant_id, kind, pseudonym) DO UPDATE SET customer_id = EXCLUDED.customer_id;
+    ON CONFLICT ON CONSTRAINT customer_identifier_pkey DO UPDATE SET customer_id = EXCLUDED.customer_id;
     IF keep_for_reidentification THEN
         INSERT INTO crm.identity_vault (tenant_id, kind, pseudonym, plain_value)
         VALUES (t, kind, p, crm.normalize_identifier(kind, value))
@@ -1449,7 +1449,8 @@ CREATE FUNCTION crm.find_customer(kind text, value text) RETURNS bigint
     LANGUAGE sql STABLE
 BEGIN ATOMIC
     SELECT i.customer_id FROM crm.customer_identifier i
-     WHERE i.kind OPERATOR(pg_catalog.=) kind AND i.pseudonym OPERATOR(pg_catalog.=) crm.pseudonym(kind, value);
+     WHERE i.kind OPERATOR(pg_catalog.=) find_customer.kind
+       AND i.pseudonym OPERATOR(pg_catalog.=) crm.pseudonym(find_customer.kind, find_customer.value);
 END;
 COMMENT ON FUNCTION crm.find_customer(text, text) IS 'The customer with this phone number or national ID (compared by pseudonym), or NULL.';
 
@@ -1555,7 +1556,7 @@ CREATE FUNCTION crm.has_consent(tenant bigint, customer bigint, purpose text) RE
 BEGIN ATOMIC
     SELECT EXISTS (SELECT 1 FROM crm.consent c
                     WHERE c.tenant_id OPERATOR(pg_catalog.=) tenant AND c.customer_id OPERATOR(pg_catalog.=) customer
-                      AND c.purpose OPERATOR(pg_catalog.=) purpose AND c.withdrawn_at IS NULL);
+                      AND c.purpose OPERATOR(pg_catalog.=) has_consent.purpose AND c.withdrawn_at IS NULL);
 END;
 COMMENT ON FUNCTION crm.has_consent(bigint, bigint, text) IS 'True while the customer has a current (not withdrawn) consent for the purpose.';
 
@@ -1593,15 +1594,16 @@ BEGIN
        AND c.withdrawn_at IS NULL;
     GET DIAGNOSTICS n = ROW_COUNT;
     -- what was derived under the consent goes with it
-    IF purpose = 'health_tagging' THEN
+    IF withdraw_consent.purpose = 'health_tagging' THEN
         DELETE FROM crm.customer_tag g WHERE g.tenant_id = t AND g.customer_id = customer;
     END IF;
     UPDATE crm.care_task k SET status = 'cancelled', closed_at = now()
      WHERE k.tenant_id = t AND k.status = 'open'
        AND ((k.customer_id = customer AND k.purpose = withdraw_consent.purpose)
-         OR (purpose = 'household_sharing' AND k.subject_customer_id = customer AND k.customer_id <> customer));
+         OR (withdraw_consent.purpose = 'household_sharing' AND k.subject_customer_id = customer
+             AND k.customer_id <> customer));
     PERFORM crm.log_health_access('consent_change', 'crm.withdraw_consent', customer, n,
-                                  jsonb_build_object('purpose', purpose));
+                                  jsonb_build_object('purpose', withdraw_consent.purpose));
     RETURN n;
 END
 $$;
@@ -1620,3 +1622,100 @@ GRANT SELECT ON crm.customer_identifier TO crm_manager;
 GRANT SELECT ON crm.consent TO crm_manager;
 GRANT SELECT ON crm.health_access_log TO crm_admin;
 GRANT SELECT ON crm.customer TO crm_health_reader;
+
+-- ---------------------------------------------------------------------------------------------
+-- Reading and exporting health data through the extension: every call is logged.
+-- ---------------------------------------------------------------------------------------------
+CREATE FUNCTION crm.health_profile_of(customer bigint) RETURNS SETOF crm.health_profile_full
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    RETURN QUERY SELECT * FROM crm.health_profile_full f WHERE f.customer_id = customer;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    PERFORM crm.log_health_access('read', 'crm.health_profile_of', customer, n);
+END
+$$;
+COMMENT ON FUNCTION crm.health_profile_of(bigint) IS 'One customer''s full health profile (crm.health_profile_full); the read is written to crm.health_access_log. For crm_health_reader.';
+
+CREATE FUNCTION crm.export_health_profiles(condition text DEFAULT NULL) RETURNS SETOF crm.health_profile_full
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    RETURN QUERY SELECT * FROM crm.health_profile_full f
+                  WHERE condition IS NULL OR condition = ANY (f.conditions)
+                  ORDER BY f.customer_id;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    PERFORM crm.log_health_access('export', 'crm.export_health_profiles', NULL, n,
+                                  jsonb_build_object('condition', condition));
+END
+$$;
+COMMENT ON FUNCTION crm.export_health_profiles(text) IS 'Every full health profile of the tenant (or those with the condition) for export; the export and its row count are written to crm.health_access_log. For crm_health_reader.';
+REVOKE ALL ON FUNCTION crm.health_profile_of(bigint), crm.export_health_profiles(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION crm.health_profile_of(bigint), crm.export_health_profiles(text) TO crm_health_reader;
+
+-- ---------------------------------------------------------------------------------------------
+-- BI: aggregates only, no group under k customers (k per tenant), complementary sub-counts hidden.
+-- ---------------------------------------------------------------------------------------------
+CREATE FUNCTION crm.health_k(tenant bigint) RETURNS integer
+    LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT GREATEST(2, COALESCE((SELECT (t.settings OPERATOR(pg_catalog.->>) 'health_k_min')::integer
+                                   FROM crm.tenant t WHERE t.tenant_id OPERATOR(pg_catalog.=) tenant), 10));
+END;
+COMMENT ON FUNCTION crm.health_k(bigint) IS 'Smallest group the health BI views show: crm.tenant.settings health_k_min (default 10, never below 2).';
+
+-- A sub-count is shown only if it and its complement in the group both reach k (or it is 0 / all).
+CREATE FUNCTION crm.health_suppress(part bigint, total bigint, k integer) RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN part OPERATOR(pg_catalog.=) 0 OR part OPERATOR(pg_catalog.=) total THEN part
+                WHEN part OPERATOR(pg_catalog.>=) k AND total OPERATOR(pg_catalog.-) part OPERATOR(pg_catalog.>=) k THEN part
+           END;
+COMMENT ON FUNCTION crm.health_suppress(bigint, bigint, integer) IS 'part if both part and total - part reach k (or part is 0 or total), else NULL: small-cell suppression that also hides cells derivable by subtraction.';
+
+CREATE VIEW crm.health_condition_stats AS
+WITH k AS (SELECT crm.health_k((SELECT crm.current_tenant())) AS k),
+g AS (
+    SELECT p.tenant_id, s.province, s.city, c.condition,
+           pg_catalog.count(*) AS customers,
+           pg_catalog.count(*) FILTER (WHERE (p.condition_detail OPERATOR(pg_catalog.->) c.condition OPERATOR(pg_catalog.->>) 'adherent')::boolean) AS adherent,
+           pg_catalog.count(*) FILTER (WHERE (p.condition_detail OPERATOR(pg_catalog.->) c.condition OPERATOR(pg_catalog.->>) 'days_overdue')::integer OPERATOR(pg_catalog.>=) 90) AS overdue_90,
+           pg_catalog.avg((p.condition_detail OPERATOR(pg_catalog.->) c.condition OPERATOR(pg_catalog.->>) 'pdc_365')::numeric) AS avg_pdc
+      FROM crm.health_profile p
+      CROSS JOIN LATERAL pg_catalog.unnest(p.conditions) AS c(condition)
+      LEFT JOIN crm.store s ON s.tenant_id OPERATOR(pg_catalog.=) p.tenant_id
+                           AND s.store_id OPERATOR(pg_catalog.=) p.preferred_store_id
+     WHERE p.tenant_id OPERATOR(pg_catalog.=) (SELECT crm.current_tenant())
+     GROUP BY p.tenant_id, s.province, s.city, c.condition)
+SELECT g.tenant_id, g.province, g.city, g.condition, g.customers,
+       crm.health_suppress(g.adherent, g.customers, k.k) AS adherent_customers,
+       crm.health_suppress(g.overdue_90, g.customers, k.k) AS overdue_90_customers,
+       pg_catalog.round(g.avg_pdc, 2) AS avg_pdc_365
+  FROM g, k
+ WHERE g.customers OPERATOR(pg_catalog.>=) k.k;
+COMMENT ON VIEW crm.health_condition_stats IS 'BI: customers per province, city (of their preferred store) and chronic condition, with adherent and 90-day-overdue counts and the mean 365-day PDC. Groups under k customers (crm.health_k) are left out; sub-counts under k, or whose complement is under k, are NULL.';
+
+CREATE VIEW crm.health_tag_stats AS
+SELECT g.tenant_id, g.tag, pg_catalog.count(*) AS customers
+  FROM crm.customer_tag g
+ WHERE g.tenant_id OPERATOR(pg_catalog.=) (SELECT crm.current_tenant())
+ GROUP BY g.tenant_id, g.tag
+HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>=) crm.health_k((SELECT crm.current_tenant()));
+COMMENT ON VIEW crm.health_tag_stats IS 'BI: customers per health tag; tags held by fewer than k customers (crm.health_k) are left out.';
+
+CREATE VIEW crm.care_task_stats AS
+SELECT t.tenant_id, t.period_start, t.action, pg_catalog.count(*) AS tasks,
+       pg_catalog.count(*) FILTER (WHERE t.status OPERATOR(pg_catalog.=) 'done') AS done,
+       pg_catalog.count(DISTINCT t.customer_id) AS customers
+  FROM crm.care_task t
+ WHERE t.tenant_id OPERATOR(pg_catalog.=) (SELECT crm.current_tenant())
+ GROUP BY t.tenant_id, t.period_start, t.action
+HAVING pg_catalog.count(DISTINCT t.customer_id) OPERATOR(pg_catalog.>=) crm.health_k((SELECT crm.current_tenant()));
+COMMENT ON VIEW crm.care_task_stats IS 'BI: care tasks per period and action with how many are done; groups reaching fewer than k customers (crm.health_k) are left out.';
+
+GRANT SELECT ON crm.health_condition_stats, crm.health_tag_stats, crm.care_task_stats TO crm_bi_reader;

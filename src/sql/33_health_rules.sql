@@ -297,7 +297,7 @@ BEGIN
                                    purpose, rule_set_id, rule, note, store_id)
         VALUES (tenant, r.customer_id, subject, action, period, r.relation, rs.purpose, rs.rule_set_id, rule,
                 hit ->> 'note', store)
-        ON CONFLICT (tenant_id, customer_id, action, period_start) DO NOTHING
+        ON CONFLICT ON CONSTRAINT care_task_tenant_id_customer_id_action_period_start_key DO NOTHING
         RETURNING care_task_id INTO id;
         IF id IS NOT NULL THEN
             INSERT INTO crm.outbox (tenant_id, topic, entity, entity_id, recipient, payload)
