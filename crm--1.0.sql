@@ -1668,7 +1668,7 @@ BEGIN ATOMIC
     SELECT GREATEST(2, COALESCE((SELECT (t.settings OPERATOR(pg_catalog.->>) 'health_k_min')::integer
                                    FROM crm.tenant t WHERE t.tenant_id OPERATOR(pg_catalog.=) tenant), 10));
 END;
-COMMENT ON FUNCTION crm.health_k(bigint) IS 'Smallest group the health BI views show: crm.tenant.settings health_k_min (default 10, never below 2).';
+COMMENT ON FUNCTION crm.health_k(bigint) IS 'Smallest group the health BI views show: crm.tenant.settings health_k_min (default 10, never below 2). The views compute the same inline.';
 
 -- A sub-count is shown only if it and its complement in the group both reach k (or it is 0 / all).
 CREATE FUNCTION crm.health_suppress(part bigint, total bigint, k integer) RETURNS bigint
@@ -1679,7 +1679,10 @@ CREATE FUNCTION crm.health_suppress(part bigint, total bigint, k integer) RETURN
 COMMENT ON FUNCTION crm.health_suppress(bigint, bigint, integer) IS 'part if both part and total - part reach k (or part is 0 or total), else NULL: small-cell suppression that also hides cells derivable by subtraction.';
 
 CREATE VIEW crm.health_condition_stats AS
-WITH k AS (SELECT crm.health_k((SELECT crm.current_tenant())) AS k),
+-- (k is read inline: the view runs as its owner, BI roles cannot read crm.tenant)
+WITH k AS (SELECT (SELECT GREATEST(2, COALESCE((SELECT (t.settings OPERATOR(pg_catalog.->>) 'health_k_min')::integer
+                                      FROM crm.tenant t
+                                     WHERE t.tenant_id OPERATOR(pg_catalog.=) (SELECT crm.current_tenant())), 10))) AS k),
 g AS (
     SELECT p.tenant_id, s.province, s.city, c.condition,
            pg_catalog.count(*) AS customers,
@@ -1705,7 +1708,9 @@ SELECT g.tenant_id, g.tag, pg_catalog.count(*) AS customers
   FROM crm.customer_tag g
  WHERE g.tenant_id OPERATOR(pg_catalog.=) (SELECT crm.current_tenant())
  GROUP BY g.tenant_id, g.tag
-HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>=) crm.health_k((SELECT crm.current_tenant()));
+HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>=) (SELECT GREATEST(2, COALESCE((SELECT (t.settings OPERATOR(pg_catalog.->>) 'health_k_min')::integer
+                                      FROM crm.tenant t
+                                     WHERE t.tenant_id OPERATOR(pg_catalog.=) (SELECT crm.current_tenant())), 10)));
 COMMENT ON VIEW crm.health_tag_stats IS 'BI: customers per health tag; tags held by fewer than k customers (crm.health_k) are left out.';
 
 CREATE VIEW crm.care_task_stats AS
@@ -1715,7 +1720,9 @@ SELECT t.tenant_id, t.period_start, t.action, pg_catalog.count(*) AS tasks,
   FROM crm.care_task t
  WHERE t.tenant_id OPERATOR(pg_catalog.=) (SELECT crm.current_tenant())
  GROUP BY t.tenant_id, t.period_start, t.action
-HAVING pg_catalog.count(DISTINCT t.customer_id) OPERATOR(pg_catalog.>=) crm.health_k((SELECT crm.current_tenant()));
+HAVING pg_catalog.count(DISTINCT t.customer_id) OPERATOR(pg_catalog.>=) (SELECT GREATEST(2, COALESCE((SELECT (x.settings OPERATOR(pg_catalog.->>) 'health_k_min')::integer
+                                      FROM crm.tenant x
+                                     WHERE x.tenant_id OPERATOR(pg_catalog.=) (SELECT crm.current_tenant())), 10)));
 COMMENT ON VIEW crm.care_task_stats IS 'BI: care tasks per period and action with how many are done; groups reaching fewer than k customers (crm.health_k) are left out.';
 
 GRANT SELECT ON crm.health_condition_stats, crm.health_tag_stats, crm.care_task_stats TO crm_bi_reader;
