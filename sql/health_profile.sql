@@ -98,6 +98,13 @@ SELECT customer_id, conditions FROM crm.health_profile WHERE customer_id = 2;
 SELECT crm.refresh_health_profile_chunk(0);
 SELECT crm.refresh_health_profile_chunk(5);
 
+-- prices are read as fen straight from numeric's stored form where it is plain; every value equals
+-- round(price, 2) also where it takes the exact path (three decimals, large values, negatives)
+SELECT p, (crm.health_summary_agg(1, '2026-11-22', '2026-11-01', NULL, NULL, p, false, NULL, NULL)).spend_365 = round(p, 2) AS exact
+  FROM (VALUES (0), (0.01), (0.1), (1), (9.99), (10000.01), (12345678.91), (99999999.99), (123456789.12),
+               (12345678901234), (1e15), (-3.25), (0.005), (1.999), (0.00001)) v(p)
+ GROUP BY p ORDER BY p;
+
 -- errors
 \set VERBOSITY terse
 INSERT INTO crm.dispense (customer_id, drug_code, dispensed_at) VALUES (1, 'Losartan', now());

@@ -36,6 +36,16 @@ line_cmp(const void *a, const void *b)
 	return x->day < y->day ? -1 : (x->day > y->day ? 1 : 0);
 }
 
+/* Lines usually arrive in time order (the table is filled in time order): skip the sort then. */
+static bool
+lines_sorted(const CrmHealthLine *lines, int n)
+{
+	for (int i = 1; i < n; i++)
+		if (lines[i].day < lines[i - 1].day)
+			return false;
+	return true;
+}
+
 /* Distinct days among sorted lines[0..n) with day >= from. */
 static int
 distinct_days_since(const CrmHealthLine *lines, int n, int32_t from)
@@ -259,7 +269,7 @@ crm_health_profile(CrmHealthLine *lines, int n, const int *atc_cond, int natc,
 	prof->as_of = as_of;
 	prof->first_purchase = prof->last_purchase = CRM_NO_DAY;
 	prof->preferred_channel = -1;
-	if (n > 1)
+	if (n > 1 && !lines_sorted(lines, n))
 		qsort(lines, (size_t) n, sizeof(CrmHealthLine), line_cmp);
 	while (n > 0 && lines[n - 1].day > as_of)
 		n--;					/* lines dated after as_of do not exist yet for this profile */

@@ -18,6 +18,7 @@
 
 #include "adherence.h"
 #include "crm_pg.h"
+#include "health_pg.h"
 #include "health_profile.h"
 #include "money.h"
 
@@ -128,19 +129,34 @@ crm_pdc(PG_FUNCTION_ARGS)
 
 /* ---- the profile aggregate ---- */
 
+/*
+ * One dispensing line as the transition function keeps it: 40 bytes, no
+ * pointers.  ATC codes and channels are short ASCII words, packed into an
+ * integer (one compare instead of a string match per line); longer or
+ * non-ASCII channels go to a small per-customer list, keyed with the top bit.
+ */
+typedef struct RawLine
+{
+	int32		day;
+	int16		days_supply;
+	bool		promo;
+	uint64		atc;			/* packed ATC code, 0 = none */
+	uint64		chan;			/* packed channel, 0 = none */
+	int64		store_id;
+	int64		price_fen;
+} RawLine;
+
+#define LONG_KEY (UINT64CONST(1) << 63)
+
 typedef struct HealthAggState
 {
 	int64		tenant;
 	int32		as_of;
-	CrmHealthLine *lines;
+	RawLine    *lines;
 	int			n;
 	int			cap;
-	char	  **atc;			/* ATC dictionary */
-	int			natc;
-	char	  **chan;			/* channel dictionary */
-	int			nchan;
-	int			atc_cap;
-	int			chan_cap;
+	char	  **long_chan;		/* channels that do not pack */
+	int			nlong;
 } HealthAggState;
 
 /* The tenant's ATC → condition map and the result descriptor, cached per call site. */
@@ -152,23 +168,52 @@ typedef struct HealthAggCache
 	TupleDesc	desc;
 } HealthAggCache;
 
-static int
-intern(char ***dict, int *n, int *cap, text *t, MemoryContext cxt)
+/* Packs up to 8 ASCII bytes into an integer (0 for the empty string); false if it does not fit. */
+static bool
+pack_word(const char *s, int len, uint64 *out)
 {
-	char	   *s = VARDATA_ANY(t);
-	int			len = VARSIZE_ANY_EXHDR(t);
+	uint64		v = 0;
 
-	for (int i = 0; i < *n; i++)
-		if (strncmp((*dict)[i], s, len) == 0 && (*dict)[i][len] == '\0')
-			return i;
-	if (*n == *cap)
+	if (len > 8)
+		return false;
+	for (int i = 0; i < len; i++)
 	{
-		*cap = *cap ? *cap * 2 : 8;
-		*dict = *dict ? repalloc(*dict, sizeof(char *) * *cap)
-			: MemoryContextAlloc(cxt, sizeof(char *) * *cap);
+		if ((unsigned char) s[i] >= 0x80)
+			return false;
+		v |= (uint64) (unsigned char) s[i] << (8 * i);
 	}
-	(*dict)[*n] = MemoryContextStrdup(cxt, text_to_cstring(t));
-	return (*n)++;
+	*out = v;
+	return true;
+}
+
+static void
+unpack_word(uint64 v, char *buf)
+{
+	int			i;
+
+	for (i = 0; i < 8 && (v >> (8 * i)) & 0xFF; i++)
+		buf[i] = (char) ((v >> (8 * i)) & 0xFF);
+	buf[i] = '\0';
+}
+
+static uint64
+channel_key(HealthAggState *st, text *t, MemoryContext cxt)
+{
+	const char *s = VARDATA_ANY(t);
+	int			len = VARSIZE_ANY_EXHDR(t);
+	uint64		key;
+	char	   *c;
+
+	if (pack_word(s, len, &key) && key != 0)
+		return key;
+	c = text_to_cstring(t);
+	for (int i = 0; i < st->nlong; i++)
+		if (strcmp(st->long_chan[i], c) == 0)
+			return LONG_KEY | i;
+	st->long_chan = st->long_chan ? repalloc(st->long_chan, sizeof(char *) * (st->nlong + 1))
+		: MemoryContextAlloc(cxt, sizeof(char *));
+	st->long_chan[st->nlong] = MemoryContextStrdup(cxt, c);
+	return LONG_KEY | st->nlong++;
 }
 
 static HealthAggState *
@@ -178,17 +223,74 @@ agg_state(FunctionCallInfo fcinfo, MemoryContext aggcxt)
 
 	st->tenant = PG_GETARG_INT64(1);
 	st->as_of = date_arg(PG_GETARG_DATEADT(2), "as_of");
-	st->cap = 16;
-	st->lines = MemoryContextAlloc(aggcxt, sizeof(CrmHealthLine) * st->cap);
+	st->cap = 24;
+	st->lines = MemoryContextAlloc(aggcxt, sizeof(RawLine) * st->cap);
 	return st;
+}
+
+/*
+ * A price in fen.  Prices are numeric(12,2); their on-disk form (the one
+ * pg_upgrade keeps stable: a 16-bit header with sign, display scale and
+ * weight, then base-10000 digits) is read directly in the common "short"
+ * case, which avoids two numeric operations per line.  Anything else (long
+ * format, more than two decimals, very large values) takes the exact slow path.
+ */
+#define NUM_SHORT			0x8000
+#define NUM_SPECIAL_MASK	0xC000
+#define NUM_SHORT_SIGN		0x2000
+#define NUM_SHORT_DSCALE(h)	(((h) & 0x1F80) >> 7)
+#define NUM_SHORT_WEIGHT(h)	(((h) & 0x0040) ? ((int) ((h) | ~0x003F)) : ((int) ((h) & 0x003F)))
+
+static bool
+price_fen_fast(Numeric num, int64 *fen)
+{
+	const uint16 *p = (const uint16 *) VARDATA_ANY(num);
+	int			ndigits = (VARSIZE_ANY_EXHDR(num) - sizeof(uint16)) / sizeof(int16);
+	uint16		h;
+	int			weight;
+	int64		v = 0;
+
+	if (VARSIZE_ANY_EXHDR(num) < sizeof(uint16))
+		return false;
+	memcpy(&h, p, sizeof(uint16));
+	if ((h & NUM_SPECIAL_MASK) != NUM_SHORT || NUM_SHORT_DSCALE(h) > 2)
+		return false;
+	weight = NUM_SHORT_WEIGHT(h);
+	if (weight > 3 || weight - ndigits + 1 < -1)
+		return false;			/* beyond 10^16, or digits past the first 4 decimals */
+	for (int i = 0; i < ndigits; i++)
+	{
+		int16		d;
+		int			pos = weight - i;	/* this digit counts 10000^pos */
+
+		memcpy(&d, p + 1 + i, sizeof(int16));
+		if (pos >= 0)
+		{
+			int64		m = 100;
+
+			for (int k = 0; k < pos; k++)
+				m *= 10000;
+			v += d * m;
+		}
+		else if (d % 100 != 0)
+			return false;		/* a third or fourth decimal: round the exact way */
+		else
+			v += d / 100;
+	}
+	*fen = (h & NUM_SHORT_SIGN) ? -v : v;
+	return true;
 }
 
 static int64
 price_fen(Datum price)
 {
 	static Numeric hundred = NULL;
+	Numeric		num = DatumGetNumeric(price);
 	Numeric		v;
+	int64		fen;
 
+	if (price_fen_fast(num, &fen))
+		return fen;
 	if (hundred == NULL)
 	{
 		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
@@ -196,7 +298,7 @@ price_fen(Datum price)
 		hundred = int64_to_numeric(100);
 		MemoryContextSwitchTo(old);
 	}
-	v = numeric_mul_opt_error(DatumGetNumeric(price), hundred, NULL);
+	v = numeric_mul_opt_error(num, hundred, NULL);
 	return DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(v)));
 }
 
@@ -205,7 +307,7 @@ crm_health_agg_trans(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcxt;
 	HealthAggState *st;
-	CrmHealthLine *l;
+	RawLine    *l;
 	TimestampTz ts;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
@@ -219,73 +321,26 @@ crm_health_agg_trans(PG_FUNCTION_ARGS)
 	if (st->n == st->cap)
 	{
 		st->cap *= 2;
-		st->lines = repalloc(st->lines, sizeof(CrmHealthLine) * st->cap);
+		st->lines = repalloc(st->lines, sizeof(RawLine) * st->cap);
 	}
 	l = &st->lines[st->n++];
 	ts += CST_OFFSET_USECS;
 	l->day = (int32) (ts / USECS_PER_DAY - (ts % USECS_PER_DAY < 0 ? 1 : 0));
-	l->atc = PG_ARGISNULL(4) ? -1
-		: intern(&st->atc, &st->natc, &st->atc_cap, PG_GETARG_TEXT_PP(4), aggcxt);
-	l->days_supply = PG_ARGISNULL(5) ? 0 : Max(PG_GETARG_INT32(5), 0);
+	l->atc = 0;
+	if (!PG_ARGISNULL(4))
+	{
+		text	   *t = PG_GETARG_TEXT_PP(4);
+
+		/* an ATC code has at most 7 characters: anything longer is not one */
+		if (!pack_word(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &l->atc))
+			l->atc = 0;
+	}
+	l->days_supply = PG_ARGISNULL(5) ? 0 : (int16) Min(Max(PG_GETARG_INT32(5), 0), CRM_MAX_DAYS_SUPPLY);
 	l->price_fen = PG_ARGISNULL(6) ? 0 : price_fen(PG_GETARG_DATUM(6));
 	l->promo = !PG_ARGISNULL(7) && PG_GETARG_BOOL(7);
 	l->store_id = PG_ARGISNULL(8) ? 0 : PG_GETARG_INT64(8);
-	l->channel = PG_ARGISNULL(9) ? -1
-		: intern(&st->chan, &st->nchan, &st->chan_cap, PG_GETARG_TEXT_PP(9), aggcxt);
+	l->chan = PG_ARGISNULL(9) ? 0 : channel_key(st, PG_GETARG_TEXT_PP(9), aggcxt);
 	PG_RETURN_POINTER(st);
-}
-
-/* Loads the tenant's ATC prefix → condition map (overrides, then shipped defaults) into cxt. */
-static void
-load_condmap(CrmCondMap *map, int64 tenant, MemoryContext cxt)
-{
-	static const char *sql =
-		"SELECT o.atc_prefix, o.condition, (o.adherence_threshold OPERATOR(pg_catalog.*) 10000)::integer"
-		"  FROM crm.atc_condition_override o"
-		" WHERE o.tenant_id OPERATOR(pg_catalog.=) $1 AND o.condition IS NOT NULL"
-		" UNION ALL "
-		"SELECT d.atc_prefix, d.condition, (d.adherence_threshold OPERATOR(pg_catalog.*) 10000)::integer"
-		"  FROM crm.atc_condition_default d"
-		" WHERE NOT EXISTS (SELECT 1 FROM crm.atc_condition_override o"
-		"                    WHERE o.tenant_id OPERATOR(pg_catalog.=) $1"
-		"                      AND o.atc_prefix OPERATOR(pg_catalog.=) d.atc_prefix)";
-	Oid			argtypes[1] = {INT8OID};
-	Datum		args[1] = {Int64GetDatum(tenant)};
-	uint64		n;
-
-	SPI_connect();
-	if (SPI_execute_with_args(sql, 1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the ATC condition map");
-	n = SPI_processed;
-	map->nrules = 0;
-	map->nconds = 0;
-	map->prefix = MemoryContextAlloc(cxt, sizeof(char *) * (n + 1));
-	map->rule_cond = MemoryContextAlloc(cxt, sizeof(int) * (n + 1));
-	map->cond_name = MemoryContextAlloc(cxt, sizeof(char *) * (n + 1));
-	map->threshold_bp = MemoryContextAlloc(cxt, sizeof(int) * (n + 1));
-	for (uint64 i = 0; i < n; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	td = SPI_tuptable->tupdesc;
-		char	   *cond = SPI_getvalue(tup, td, 2);
-		bool		isnull;
-		int			bp = DatumGetInt32(SPI_getbinval(tup, td, 3, &isnull));
-		int			c;
-
-		for (c = 0; c < map->nconds && strcmp(map->cond_name[c], cond) != 0; c++)
-			;
-		if (c == map->nconds)
-		{
-			map->cond_name[c] = MemoryContextStrdup(cxt, cond);
-			map->threshold_bp[c] = bp;
-			map->nconds++;
-		}
-		else if (bp > map->threshold_bp[c])
-			map->threshold_bp[c] = bp;	/* the strictest threshold of the class */
-		map->prefix[map->nrules] = MemoryContextStrdup(cxt, SPI_getvalue(tup, td, 1));
-		map->rule_cond[map->nrules++] = c;
-	}
-	SPI_finish();
 }
 
 static HealthAggCache *
@@ -309,7 +364,7 @@ agg_cache(FunctionCallInfo fcinfo, int64 tenant)
 	}
 	if (!cache->loaded || cache->tenant != tenant)
 	{
-		load_condmap(&cache->map, tenant, cxt);
+		health_load_condmap(&cache->map, tenant, cxt);
 		cache->tenant = tenant;
 		cache->loaded = true;
 	}
@@ -362,14 +417,61 @@ condition_summary(const CrmHealthProfile *p, Datum *v, bool *nulls)
 
 #define SUMMARY_NATTS 18
 
+/* Index of key in keys[0..*n), appended if new. */
+static int
+key_index(uint64 *keys, int *n, uint64 key)
+{
+	for (int i = 0; i < *n; i++)
+		if (keys[i] == key)
+			return i;
+	keys[*n] = key;
+	return (*n)++;
+}
+
+/* The lines in the core's form: ATC codes and channels as dictionary indexes. */
+static CrmHealthLine *
+core_lines(const HealthAggState *st, uint64 *atc, int *natc, uint64 *chan, int *nchan)
+{
+	CrmHealthLine *lines = palloc(sizeof(CrmHealthLine) * (st->n > 0 ? st->n : 1));
+
+	for (int i = 0; i < st->n; i++)
+	{
+		const RawLine *r = &st->lines[i];
+
+		lines[i].day = r->day;
+		lines[i].days_supply = r->days_supply;
+		lines[i].atc = r->atc ? key_index(atc, natc, r->atc) : -1;
+		lines[i].channel = r->chan ? key_index(chan, nchan, r->chan) : -1;
+		lines[i].store_id = r->store_id;
+		lines[i].price_fen = r->price_fen;
+		lines[i].promo = r->promo;
+	}
+	return lines;
+}
+
+static Datum
+channel_datum(const HealthAggState *st, uint64 key)
+{
+	char		buf[9];
+
+	if (key & LONG_KEY)
+		return CStringGetTextDatum(st->long_chan[key & ~LONG_KEY]);
+	unpack_word(key, buf);
+	return CStringGetTextDatum(buf);
+}
+
 Datum
 crm_health_agg_final(PG_FUNCTION_ARGS)
 {
 	HealthAggState *st;
 	HealthAggCache *cache;
 	CrmHealthProfile p;
+	CrmHealthLine *lines;
 	CrmError	err;
-	CrmBuf		json;
+	uint64	   *atc,
+			   *chan;
+	int			natc = 0,
+				nchan = 0;
 	int		   *atc_cond;
 	Datum		v[SUMMARY_NATTS];
 	bool		nulls[SUMMARY_NATTS] = {0};
@@ -378,16 +480,21 @@ crm_health_agg_final(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	st = (HealthAggState *) PG_GETARG_POINTER(0);
 	cache = agg_cache(fcinfo, st->tenant);
-	atc_cond = palloc(sizeof(int) * (st->natc > 0 ? st->natc : 1));
-	for (int i = 0; i < st->natc; i++)
-		atc_cond[i] = crm_condmap_lookup(&cache->map, st->atc[i]);
-	if (!crm_health_profile(st->lines, st->n, atc_cond, st->natc, st->nchan, &cache->map,
-							st->as_of, &p, &err))
+	atc = palloc(sizeof(uint64) * (st->n + 1));
+	chan = palloc(sizeof(uint64) * (st->n + 1));
+	atc_cond = palloc(sizeof(int) * (st->n + 1));
+	lines = core_lines(st, atc, &natc, chan, &nchan);
+	for (int i = 0; i < natc; i++)
+	{
+		char		code[9];
+
+		unpack_word(atc[i], code);
+		atc_cond[i] = crm_condmap_lookup(&cache->map, code);
+	}
+	if (!crm_health_profile(lines, st->n, atc_cond, natc, nchan, &cache->map, st->as_of, &p, &err))
 		crm_report(&err, "crm.health_summary_agg");
-	crm_buf_init(&json);
-	crm_health_conditions_json(&p, &cache->map, &json);
 	v[0] = conditions_array(&p, &cache->map);
-	v[1] = DirectFunctionCall1(jsonb_in, CStringGetDatum(json.data));
+	v[1] = health_conditions_jsonb(&p, &cache->map);
 	condition_summary(&p, v, nulls);
 	v[6] = Int32GetDatum(p.lines);
 	v[7] = day_datum(p.first_purchase, &nulls[7]);
@@ -406,7 +513,7 @@ crm_health_agg_final(PG_FUNCTION_ARGS)
 	v[15] = Int64GetDatum(p.preferred_store_id);
 	nulls[15] = p.preferred_store_id == 0;
 	v[16] = Int32GetDatum(p.store_count_365);
-	v[17] = p.preferred_channel >= 0 ? CStringGetTextDatum(st->chan[p.preferred_channel]) : (Datum) 0;
+	v[17] = p.preferred_channel >= 0 ? channel_datum(st, chan[p.preferred_channel]) : (Datum) 0;
 	nulls[17] = p.preferred_channel < 0;
 	if (cache->desc->natts != SUMMARY_NATTS)
 		elog(ERROR, "crm.health_summary has %d attributes, expected %d", cache->desc->natts, SUMMARY_NATTS);

@@ -63,6 +63,10 @@ CREATE AGGREGATE crm.health_summary_agg(tenant_id bigint, as_of date, dispensed_
 );
 COMMENT ON AGGREGATE crm.health_summary_agg(bigint, date, timestamptz, text, integer, numeric, boolean, bigint, text) IS 'One customer''s health summary as of a day from its dispensing lines (GROUP BY customer): conditions with PDC 90/180/365, refill gaps and persistence; visits, spend, promo share, preferred store and channel.';
 
+CREATE SEQUENCE crm.health_profile_refresh_seq;
+COMMENT ON SEQUENCE crm.health_profile_refresh_seq IS 'Orders profile writes: a rebuild never overwrites a profile written after it started (crm.health_profile.refresh_seq).';
+SELECT pg_catalog.pg_extension_config_dump('crm.health_profile_refresh_seq', '');
+
 CREATE TABLE crm.health_profile (
     tenant_id          bigint       NOT NULL DEFAULT crm.current_tenant(),
     customer_id        bigint       NOT NULL,
@@ -89,6 +93,7 @@ CREATE TABLE crm.health_profile (
     store_count_365    integer      NOT NULL DEFAULT 0,
     preferred_channel  text,
     updated_at         timestamptz  NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    refresh_seq        bigint       NOT NULL DEFAULT pg_catalog.nextval('crm.health_profile_refresh_seq'),
     PRIMARY KEY (tenant_id, customer_id),
     FOREIGN KEY (tenant_id, customer_id) REFERENCES crm.customer (tenant_id, customer_id) ON DELETE CASCADE
 );
@@ -112,6 +117,7 @@ COMMENT ON COLUMN crm.health_profile.promo_share IS 'Share of lines bought on pr
 COMMENT ON COLUMN crm.health_profile.price_sensitivity IS 'low | medium | high: promo_share below 0.2, below 0.5, or higher.';
 COMMENT ON COLUMN crm.health_profile.preferred_store_id IS 'Store with most lines in the last 365 days (ties: most recent).';
 COMMENT ON COLUMN crm.health_profile.store_count_365 IS 'Distinct stores bought at in the last 365 days.';
+COMMENT ON COLUMN crm.health_profile.refresh_seq IS 'Write order (crm.health_profile_refresh_seq): lets a rebuild skip profiles that changed after it read the dispensing lines.';
 COMMENT ON COLUMN crm.health_profile.preferred_channel IS 'Channel with most lines in the last 365 days (ties: most recent).';
 CREATE INDEX health_profile_conditions_idx ON crm.health_profile USING gin (conditions);
 SELECT crm.setup_tenant_table('crm.health_profile');
@@ -128,36 +134,50 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION crm.health_spend_tier(bigint, numeric) IS 'Spend tier of a 365-day spend: none, low, mid, high or top against the tenant setting health_spend_tiers (three ascending yuan thresholds, default [500, 2000, 8000]).';
 
--- Writes the profiles of one tenant's customers [lo, hi] (or just those in ids) from their lines.
--- Internal: called by the trigger and the chunked refresh, as the extension owner.
-CREATE FUNCTION crm.health_profile_write(tenant bigint, lo bigint, hi bigint, ids bigint[]) RETURNS integer
+-- Writes profiles from summaries (crm.health_summary) of one tenant's customers in [lo, hi]. The
+-- summaries come straight from the aggregate over crm.dispense (source 'live', optionally only the
+-- customers in ids), or from the session's staging table of a rebuild (source 'stage'); a rebuild
+-- passes `since` and leaves alone every profile written after it started (refresh_seq >= since).
+-- Internal: called by the trigger and the rebuilds, as the extension owner.
+CREATE FUNCTION crm.health_profile_write(tenant bigint, lo bigint, hi bigint, ids bigint[],
+                                         source text DEFAULT 'live', since bigint DEFAULT NULL)
+    RETURNS integer
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     day date := crm.health_today();
+    src text;
     written integer;
 BEGIN
+    IF source = 'live' THEN
+        src := 'SELECT d.tenant_id, d.customer_id,
+                       crm.health_summary_agg(d.tenant_id, $5, d.dispensed_at, d.atc_code, d.days_supply,
+                                              d.price, d.promo, d.store_id, d.channel) AS x
+                  FROM crm.dispense d
+                 WHERE d.tenant_id = $1 AND d.customer_id BETWEEN $2 AND $3
+                   AND ($4::bigint[] IS NULL OR d.customer_id = ANY ($4))
+                 GROUP BY d.tenant_id, d.customer_id';
+    ELSE
+        src := 'SELECT $1::bigint AS tenant_id, g.customer_id, g.x FROM pg_temp.health_refresh_stage g
+                 WHERE g.customer_id BETWEEN $2 AND $3';
+    END IF;
+    EXECUTE format($q$
     INSERT INTO crm.health_profile AS p (tenant_id, customer_id, as_of, conditions, condition_detail,
            chronic_count, non_adherent_count, max_days_overdue, min_pdc_365, lines, first_purchase,
            last_purchase, recency_days, visits_90d, visits_365d, visit_frequency, spend_365, spend_tier,
            avg_basket_365, promo_share, price_sensitivity, preferred_store_id, store_count_365,
-           preferred_channel, updated_at)
-    SELECT s.tenant_id, s.customer_id, day, (s.x).conditions, (s.x).condition_detail, (s.x).chronic_count,
+           preferred_channel, updated_at, refresh_seq)
+    SELECT s.tenant_id, s.customer_id, $5, (s.x).conditions, (s.x).condition_detail, (s.x).chronic_count,
            (s.x).non_adherent_count, (s.x).max_days_overdue, (s.x).min_pdc_365, (s.x).lines,
            (s.x).first_purchase, (s.x).last_purchase, (s.x).recency_days, (s.x).visits_90d,
            (s.x).visits_365d, round((s.x).visits_365d / 12.0, 2), (s.x).spend_365,
            crm.health_spend_tier(s.tenant_id, (s.x).spend_365), (s.x).avg_basket_365, (s.x).promo_share,
            CASE WHEN (s.x).promo_share IS NULL THEN NULL WHEN (s.x).promo_share >= 0.5 THEN 'high'
                 WHEN (s.x).promo_share >= 0.2 THEN 'medium' ELSE 'low' END,
-           (s.x).preferred_store_id, (s.x).store_count_365, (s.x).preferred_channel, clock_timestamp()
-      FROM (SELECT d.tenant_id, d.customer_id,
-                   crm.health_summary_agg(d.tenant_id, day, d.dispensed_at, d.atc_code, d.days_supply,
-                                          d.price, d.promo, d.store_id, d.channel) AS x
-              FROM crm.dispense d
-             WHERE d.tenant_id = tenant AND d.customer_id BETWEEN lo AND hi
-               AND (ids IS NULL OR d.customer_id = ANY (ids))
-             GROUP BY d.tenant_id, d.customer_id) s
+           (s.x).preferred_store_id, (s.x).store_count_365, (s.x).preferred_channel, clock_timestamp(),
+           nextval('crm.health_profile_refresh_seq')
+      FROM (%s) s
     ON CONFLICT (tenant_id, customer_id) DO UPDATE
        SET as_of = EXCLUDED.as_of, conditions = EXCLUDED.conditions,
            condition_detail = EXCLUDED.condition_detail, chronic_count = EXCLUDED.chronic_count,
@@ -170,22 +190,26 @@ BEGIN
            avg_basket_365 = EXCLUDED.avg_basket_365, promo_share = EXCLUDED.promo_share,
            price_sensitivity = EXCLUDED.price_sensitivity, preferred_store_id = EXCLUDED.preferred_store_id,
            store_count_365 = EXCLUDED.store_count_365, preferred_channel = EXCLUDED.preferred_channel,
-           updated_at = EXCLUDED.updated_at;
+           updated_at = EXCLUDED.updated_at, refresh_seq = EXCLUDED.refresh_seq
+     WHERE $6::bigint IS NULL OR p.refresh_seq < $6$q$, src)
+    USING tenant, lo, hi, ids, day, since;
     GET DIAGNOSTICS written = ROW_COUNT;
     -- customers whose last line was deleted have no profile any more
     DELETE FROM crm.health_profile p
      WHERE p.tenant_id = tenant AND p.customer_id BETWEEN lo AND hi
        AND (ids IS NULL OR p.customer_id = ANY (ids))
+       AND (since IS NULL OR p.refresh_seq < since)
        AND NOT EXISTS (SELECT 1 FROM crm.dispense d
                         WHERE d.tenant_id = tenant AND d.customer_id = p.customer_id);
     RETURN written;
 END
 $$;
-REVOKE ALL ON FUNCTION crm.health_profile_write(bigint, bigint, bigint, bigint[]) FROM PUBLIC;
-COMMENT ON FUNCTION crm.health_profile_write(bigint, bigint, bigint, bigint[]) IS 'Internal: recomputes the profiles of a tenant''s customers in [lo, hi] (only those in ids, unless ids is NULL) with crm.health_summary_agg; removes profiles without lines. Returns the profiles written.';
+REVOKE ALL ON FUNCTION crm.health_profile_write(bigint, bigint, bigint, bigint[], text, bigint) FROM PUBLIC;
+COMMENT ON FUNCTION crm.health_profile_write(bigint, bigint, bigint, bigint[], text, bigint) IS 'Internal: writes the profiles of a tenant''s customers in [lo, hi] (only those in ids, unless ids is NULL) from crm.health_summary_agg over crm.dispense (source live) or from a rebuild''s staging table (source stage, skipping profiles with refresh_seq >= since); removes profiles without lines. Returns the profiles written.';
 
--- Advisory lock keys: one per customer (writers of one customer serialize) and one per chunk of
--- 4096 customer ids (the chunked refresh takes it exclusively, the trigger shares it).
+-- Advisory lock keys: one per customer (writers of one customer serialize), and a barrier per tenant
+-- that writers share and a rebuild takes exclusively for an instant (to let writers in flight finish
+-- before it reads the lines; see crm.refresh_health_profiles).
 CREATE FUNCTION crm.health_lock_key(tenant bigint) RETURNS integer
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN (1213484116::bigint OPERATOR(pg_catalog.#) tenant OPERATOR(pg_catalog.%) 2147483647)::integer;
@@ -199,15 +223,11 @@ CREATE FUNCTION crm.health_profile_sync(tenant bigint, customers bigint[]) RETUR
 AS $$
 DECLARE
     c bigint;
-    chunk bigint := -1;
     k integer := crm.health_lock_key(tenant);
     written integer;
 BEGIN
+    PERFORM pg_advisory_xact_lock_shared(k # 1, 0);
     FOREACH c IN ARRAY customers LOOP          -- sorted: locks are always taken in the same order
-        IF c >> 12 <> chunk THEN
-            chunk := c >> 12;
-            PERFORM pg_advisory_xact_lock_shared(k # 1, (chunk % 2147483647)::integer);
-        END IF;
         PERFORM pg_advisory_xact_lock(k, (c % 2147483647)::integer);
     END LOOP;
     written := crm.health_profile_write(tenant, customers[1], customers[array_length(customers, 1)], customers);
@@ -229,8 +249,8 @@ CREATE TRIGGER dispense_profile_update AFTER UPDATE ON crm.dispense
 CREATE TRIGGER dispense_profile_delete AFTER DELETE ON crm.dispense
     REFERENCING OLD TABLE AS old_lines FOR EACH STATEMENT EXECUTE FUNCTION crm.health_dispense_sync();
 
--- The chunked rebuild. The chunk function runs as the extension owner (crm_admin may rebuild
--- profiles without reading health data); crm.caller_tenant() checks the caller's tenant first.
+-- Rebuilds. Both run as the extension owner (crm_admin may rebuild profiles without reading health
+-- data); crm.caller_tenant() checks the caller's tenant first.
 CREATE FUNCTION crm.refresh_health_profile_chunk(chunk bigint) RETURNS integer
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -243,7 +263,7 @@ BEGIN
         RAISE EXCEPTION 'chunk must be a non-negative number, got %', chunk
             USING ERRCODE = '22023', HINT = 'Chunk n holds customer ids n*4096 .. n*4096+4095.';
     END IF;
-    PERFORM pg_advisory_xact_lock(crm.health_lock_key(t) # 1, (chunk % 2147483647)::integer);
+    PERFORM pg_advisory_xact_lock(crm.health_lock_key(t) # 1, 0);
     written := crm.health_profile_write(t, chunk << 12, (chunk << 12) + 4095, NULL);
     PERFORM crm.health_rules_after_profile(t, NULL, chunk << 12, (chunk << 12) + 4095);
     RETURN written;
@@ -251,34 +271,83 @@ END
 $$;
 REVOKE ALL ON FUNCTION crm.refresh_health_profile_chunk(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION crm.refresh_health_profile_chunk(bigint) TO crm_admin;
-COMMENT ON FUNCTION crm.refresh_health_profile_chunk(bigint) IS 'Rebuilds the profiles (and re-evaluates the tags) of the current tenant''s customers with ids chunk*4096 .. chunk*4096+4095 in one transaction; waits for (and holds off) concurrent dispensing writes of that chunk only. Returns the profiles written. For crm_admin.';
+COMMENT ON FUNCTION crm.refresh_health_profile_chunk(bigint) IS 'Rebuilds the profiles (and re-evaluates the tags) of the current tenant''s customers with ids chunk*4096 .. chunk*4096+4095 in the current transaction, holding off the tenant''s dispensing writes until it commits. For use inside a transaction block; otherwise CALL crm.refresh_health_profiles(). Returns the profiles written. For crm_admin.';
+
+CREATE FUNCTION crm.health_refresh_step(step text, lo bigint DEFAULT NULL, hi bigint DEFAULT NULL,
+                                        since bigint DEFAULT NULL)
+    RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t bigint := crm.caller_tenant();
+    n bigint;
+BEGIN
+    IF step = 'begin' THEN
+        -- wait for dispensing transactions in flight; every profile written from now on is newer
+        PERFORM pg_advisory_xact_lock(crm.health_lock_key(t) # 1, 0);
+        RETURN nextval('crm.health_profile_refresh_seq');
+    ELSIF step = 'stage' THEN
+        DROP TABLE IF EXISTS pg_temp.health_refresh_stage;
+        CREATE TEMP TABLE health_refresh_stage AS
+        SELECT d.customer_id,
+               crm.health_summary_agg(d.tenant_id, crm.health_today(), d.dispensed_at, d.atc_code, d.days_supply,
+                                      d.price, d.promo, d.store_id, d.channel) AS x
+          FROM crm.dispense d WHERE d.tenant_id = t GROUP BY d.customer_id;
+        CREATE INDEX ON pg_temp.health_refresh_stage (customer_id);
+        ANALYZE pg_temp.health_refresh_stage;
+        SELECT count(*) INTO n FROM pg_temp.health_refresh_stage;
+        RETURN n;
+    ELSIF step = 'apply' THEN
+        n := crm.health_profile_write(t, lo, hi, NULL, 'stage', since);
+        PERFORM crm.health_rules_after_profile(t, NULL, lo, hi);
+        RETURN n;
+    ELSIF step = 'end' THEN
+        DROP TABLE IF EXISTS pg_temp.health_refresh_stage;
+        RETURN 0;
+    END IF;
+    RAISE EXCEPTION 'unknown refresh step "%"', step USING ERRCODE = '22023';
+END
+$$;
+REVOKE ALL ON FUNCTION crm.health_refresh_step(text, bigint, bigint, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION crm.health_refresh_step(text, bigint, bigint, bigint) TO crm_admin;
+COMMENT ON FUNCTION crm.health_refresh_step(text, bigint, bigint, bigint) IS 'Internal steps of crm.refresh_health_profiles, each its own transaction: begin (wait for dispensing writes in flight, return the rebuild''s sequence mark), stage (one pass of crm.health_summary_agg over the tenant''s lines into a session temp table), apply (write a range of customer ids, skipping profiles written since the mark), end.';
 
 -- A procedure that commits cannot carry SET search_path; every name in it is qualified instead.
-CREATE PROCEDURE crm.refresh_health_profiles(max_chunks integer DEFAULT NULL)
+CREATE PROCEDURE crm.refresh_health_profiles(batch_size integer DEFAULT 8192)
     LANGUAGE plpgsql
 AS $$
 DECLARE
-    first_chunk bigint;
-    last_chunk bigint;
+    mark bigint;
+    staged bigint;
+    first_id bigint;
+    last_id bigint;
+    lo bigint;
     total bigint := 0;
-    n integer := 0;
 BEGIN
-    SELECT pg_catalog.min(c.customer_id) OPERATOR(pg_catalog.>>) 12,
-           pg_catalog.max(c.customer_id) OPERATOR(pg_catalog.>>) 12
-      INTO first_chunk, last_chunk
-      FROM crm.customer c;
-    FOR c IN first_chunk .. COALESCE(last_chunk, -1) LOOP
-        total := total OPERATOR(pg_catalog.+) crm.refresh_health_profile_chunk(c);
-        n := n OPERATOR(pg_catalog.+) 1;
+    IF batch_size IS NULL OR batch_size OPERATOR(pg_catalog.<) 1 THEN
+        RAISE EXCEPTION 'batch_size must be positive, got %', batch_size
+            USING ERRCODE = '22023', HINT = 'Give the number of customer ids written per transaction, e.g. 8192.';
+    END IF;
+    mark := crm.health_refresh_step('begin');
+    COMMIT;
+    staged := crm.health_refresh_step('stage');
+    COMMIT;
+    SELECT pg_catalog.min(c.customer_id), pg_catalog.max(c.customer_id) INTO first_id, last_id FROM crm.customer c;
+    lo := first_id;
+    WHILE lo OPERATOR(pg_catalog.<=) last_id LOOP
+        total := total OPERATOR(pg_catalog.+)
+                 crm.health_refresh_step('apply', lo, lo OPERATOR(pg_catalog.+) batch_size OPERATOR(pg_catalog.-) 1, mark);
         COMMIT;
-        EXIT WHEN max_chunks IS NOT NULL AND n OPERATOR(pg_catalog.>=) max_chunks;
+        lo := lo OPERATOR(pg_catalog.+) batch_size;
     END LOOP;
-    RAISE NOTICE 'refreshed % health profiles in % chunks', total, n;
+    PERFORM crm.health_refresh_step('end');
+    RAISE NOTICE 'refreshed % health profiles (% customers with lines)', total, staged;
 END
 $$;
 REVOKE ALL ON PROCEDURE crm.refresh_health_profiles(integer) FROM PUBLIC;
 GRANT EXECUTE ON PROCEDURE crm.refresh_health_profiles(integer) TO crm_admin;
-COMMENT ON PROCEDURE crm.refresh_health_profiles(integer) IS 'Rebuilds every health profile of the current tenant, one chunk of 4096 customer ids per transaction (CALL it outside a transaction block; inside one, use crm.refresh_health_profile_chunk): locks are short, and several sessions may run it at once (chunks serialize on advisory locks). Run nightly (pg_cron) so that time-dependent dimensions stay current. For crm_admin.';
+COMMENT ON PROCEDURE crm.refresh_health_profiles(integer) IS 'Rebuilds every health profile of the current tenant (and re-evaluates the tags): one pass of crm.health_summary_agg over the dispensing lines into a session temp table, then writes in batches of batch_size customer ids, one transaction each (CALL it outside a transaction block; inside one, use crm.refresh_health_profile_chunk). Dispensing writes are held off only for the instant the rebuild starts; profiles they write during the rebuild are newer and are not overwritten. Several sessions may run it at once. Run nightly (pg_cron) so that time-dependent dimensions stay current. For crm_admin.';
 
 GRANT SELECT ON crm.health_profile TO crm_health_reader;
 GRANT EXECUTE ON FUNCTION crm.pdc(date[], integer[], text[], date, date) TO PUBLIC;

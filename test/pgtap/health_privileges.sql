@@ -35,7 +35,7 @@ SELECT function_privs_are('crm', 'reidentify', ARRAY['text', 'text'], 'crm_manag
 SELECT function_privs_are('crm', 'reidentify', ARRAY['text', 'text'], 'crm_health_reader', ARRAY[]::text[], 'health readers cannot re-identify');
 SELECT function_privs_are('crm', 'reidentify', ARRAY['text', 'text'], 'crm_admin', ARRAY['EXECUTE'], 'crm_admin may re-identify (logged)');
 SELECT function_privs_are('crm', 'run_care_rules', ARRAY[]::text[], 'crm_manager', ARRAY[]::text[], 'managers cannot run the care rules');
-SELECT function_privs_are('crm', 'health_profile_write', ARRAY['bigint', 'bigint', 'bigint', 'bigint[]'], 'crm_admin', ARRAY[]::text[], 'the internal profile writer is not callable');
+SELECT function_privs_are('crm', 'health_profile_write', ARRAY['bigint', 'bigint', 'bigint', 'bigint[]', 'text', 'bigint'], 'crm_admin', ARRAY[]::text[], 'the internal profile writer is not callable');
 SELECT function_privs_are('crm', 'export_health_profiles', ARRAY['text'], 'crm_bi_reader', ARRAY[]::text[], 'BI cannot export profiles');
 
 -- data: one customer with hypertension, as the store system (a manager) writes it
