@@ -141,4 +141,10 @@ extern DmnModel *dmn_read_xml(const char *doc, size_t len, CrmError *err);
 /* Writes the model as a DMN 1.5 document that dmn_read_xml reads back identically. */
 extern char *dmn_write_xml(const DmnModel *model);
 
+/*
+ * Added: do two models hold the same content?  Compares every field except
+ * dmn_version (a written model is always DMN 1.5).
+ */
+extern bool dmn_model_equal(const DmnModel *a, const DmnModel *b);
+
 #endif							/* CRM_DMN_MODEL_H */

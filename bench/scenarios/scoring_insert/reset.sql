@@ -1,0 +1,1 @@
+TRUNCATE crm.lead CASCADE;
