@@ -166,6 +166,7 @@ SELECT action AS "操作", object AS "函数", customer_id AS "会员", row_coun
 
 \echo 'What BI sees (crm.health_condition_stats: no group under k = 5 members, small sub-counts hidden):'
 UPDATE crm.tenant SET settings = settings || '{"health_k_min": 5}';
-SELECT province AS "省", condition AS "慢病", sum(customers) AS "患者", sum(adherent_customers) AS "依从",
-       sum(overdue_90_customers) AS "断药≥90天"
-  FROM crm.health_condition_stats GROUP BY 1, 2 ORDER BY 1, 3 DESC;
+SELECT province AS "省", city AS "城市", condition AS "慢病", customers AS "患者", adherent_customers AS "依从",
+       overdue_90_customers AS "断药≥90天", avg_pdc_365 AS "平均PDC"
+  FROM crm.health_condition_stats ORDER BY 1, 2, 4 DESC;
+SELECT tag AS "标签", customers AS "会员" FROM crm.health_tag_stats ORDER BY 2 DESC;

@@ -240,7 +240,7 @@ AS $$
 DECLARE
     t bigint := crm.caller_tenant();
     day date := crm.health_today();
-    rs record;
+    rs crm.health_rule_set;
     p record;
     hit jsonb;
     inputs jsonb;
