@@ -285,12 +285,14 @@ static int64
 price_fen(Datum price)
 {
 	static Numeric hundred = NULL;
-	Numeric		num = DatumGetNumeric(price);
+	Numeric		num = (Numeric) pg_detoast_datum_packed((struct varlena *) DatumGetPointer(price));
 	Numeric		v;
 	int64		fen;
 
+	/* packed (short header) values are read in place: no copy per line */
 	if (price_fen_fast(num, &fen))
 		return fen;
+	num = DatumGetNumeric(price);
 	if (hundred == NULL)
 	{
 		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);

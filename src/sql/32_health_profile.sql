@@ -57,6 +57,7 @@ CREATE AGGREGATE crm.health_summary_agg(tenant_id bigint, as_of date, dispensed_
                                          channel text) (
     SFUNC = crm.health_agg_trans,
     STYPE = internal,
+    SSPACE = 1024,
     FINALFUNC = crm.health_agg_final,
     FINALFUNC_EXTRA,
     FINALFUNC_MODIFY = READ_WRITE
@@ -122,17 +123,24 @@ COMMENT ON COLUMN crm.health_profile.preferred_channel IS 'Channel with most lin
 CREATE INDEX health_profile_conditions_idx ON crm.health_profile USING gin (conditions);
 SELECT crm.setup_tenant_table('crm.health_profile');
 
-CREATE FUNCTION crm.health_spend_tier(tenant bigint, spend numeric) RETURNS text
+CREATE FUNCTION crm.health_spend_tiers(tenant bigint) RETURNS numeric[]
     LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
-    SELECT CASE WHEN spend IS NULL OR spend OPERATOR(pg_catalog.<=) 0 THEN 'none'
-                WHEN spend OPERATOR(pg_catalog.<) COALESCE((t.settings OPERATOR(pg_catalog.->) 'health_spend_tiers' OPERATOR(pg_catalog.->>) 0)::numeric, 500) THEN 'low'
-                WHEN spend OPERATOR(pg_catalog.<) COALESCE((t.settings OPERATOR(pg_catalog.->) 'health_spend_tiers' OPERATOR(pg_catalog.->>) 1)::numeric, 2000) THEN 'mid'
-                WHEN spend OPERATOR(pg_catalog.<) COALESCE((t.settings OPERATOR(pg_catalog.->) 'health_spend_tiers' OPERATOR(pg_catalog.->>) 2)::numeric, 8000) THEN 'high'
-                ELSE 'top' END
+    SELECT ARRAY[COALESCE((t.settings OPERATOR(pg_catalog.->) 'health_spend_tiers' OPERATOR(pg_catalog.->>) 0)::numeric, 500),
+                 COALESCE((t.settings OPERATOR(pg_catalog.->) 'health_spend_tiers' OPERATOR(pg_catalog.->>) 1)::numeric, 2000),
+                 COALESCE((t.settings OPERATOR(pg_catalog.->) 'health_spend_tiers' OPERATOR(pg_catalog.->>) 2)::numeric, 8000)]
       FROM (SELECT (SELECT x.settings FROM crm.tenant x WHERE x.tenant_id OPERATOR(pg_catalog.=) tenant) AS settings) t;
 END;
-COMMENT ON FUNCTION crm.health_spend_tier(bigint, numeric) IS 'Spend tier of a 365-day spend: none, low, mid, high or top against the tenant setting health_spend_tiers (three ascending yuan thresholds, default [500, 2000, 8000]).';
+COMMENT ON FUNCTION crm.health_spend_tiers(bigint) IS 'The tenant''s spend tier thresholds in yuan per 365 days: crm.tenant.settings health_spend_tiers (three ascending numbers), default [500, 2000, 8000].';
+
+CREATE FUNCTION crm.health_spend_tier(spend numeric, tiers numeric[]) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN spend IS NULL OR spend OPERATOR(pg_catalog.<=) 0 THEN 'none'
+                WHEN spend OPERATOR(pg_catalog.<) tiers[1] THEN 'low'
+                WHEN spend OPERATOR(pg_catalog.<) tiers[2] THEN 'mid'
+                WHEN spend OPERATOR(pg_catalog.<) tiers[3] THEN 'high'
+                ELSE 'top' END;
+COMMENT ON FUNCTION crm.health_spend_tier(numeric, numeric[]) IS 'Spend tier of a 365-day spend against thresholds (crm.health_spend_tiers): none, low, mid, high or top.';
 
 -- Writes profiles from summaries (crm.health_summary) of one tenant's customers in [lo, hi]. The
 -- summaries come straight from the aggregate over crm.dispense (source 'live', optionally only the
@@ -147,6 +155,7 @@ CREATE FUNCTION crm.health_profile_write(tenant bigint, lo bigint, hi bigint, id
 AS $$
 DECLARE
     day date := crm.health_today();
+    tiers numeric[] := crm.health_spend_tiers(tenant);
     src text;
     written integer;
 BEGIN
@@ -172,7 +181,7 @@ BEGIN
            (s.x).non_adherent_count, (s.x).max_days_overdue, (s.x).min_pdc_365, (s.x).lines,
            (s.x).first_purchase, (s.x).last_purchase, (s.x).recency_days, (s.x).visits_90d,
            (s.x).visits_365d, round((s.x).visits_365d / 12.0, 2), (s.x).spend_365,
-           crm.health_spend_tier(s.tenant_id, (s.x).spend_365), (s.x).avg_basket_365, (s.x).promo_share,
+           crm.health_spend_tier((s.x).spend_365, $7), (s.x).avg_basket_365, (s.x).promo_share,
            CASE WHEN (s.x).promo_share IS NULL THEN NULL WHEN (s.x).promo_share >= 0.5 THEN 'high'
                 WHEN (s.x).promo_share >= 0.2 THEN 'medium' ELSE 'low' END,
            (s.x).preferred_store_id, (s.x).store_count_365, (s.x).preferred_channel, clock_timestamp(),
@@ -192,7 +201,7 @@ BEGIN
            store_count_365 = EXCLUDED.store_count_365, preferred_channel = EXCLUDED.preferred_channel,
            updated_at = EXCLUDED.updated_at, refresh_seq = EXCLUDED.refresh_seq
      WHERE $6::bigint IS NULL OR p.refresh_seq < $6$q$, src)
-    USING tenant, lo, hi, ids, day, since;
+    USING tenant, lo, hi, ids, day, since, tiers;
     GET DIAGNOSTICS written = ROW_COUNT;
     -- customers whose last line was deleted have no profile any more
     DELETE FROM crm.health_profile p
@@ -281,6 +290,7 @@ CREATE FUNCTION crm.health_refresh_step(step text, lo bigint DEFAULT NULL, hi bi
 AS $$
 DECLARE
     t bigint := crm.caller_tenant();
+    day date := crm.health_today();
     n bigint;
 BEGIN
     IF step = 'begin' THEN
@@ -288,12 +298,15 @@ BEGIN
         PERFORM pg_advisory_xact_lock(crm.health_lock_key(t) # 1, 0);
         RETURN nextval('crm.health_profile_refresh_seq');
     ELSIF step = 'stage' THEN
+        -- one sequential pass: an index scan in customer order would visit the heap at random
+        PERFORM set_config('enable_indexscan', 'off', true), set_config('enable_bitmapscan', 'off', true);
         DROP TABLE IF EXISTS pg_temp.health_refresh_stage;
         CREATE TEMP TABLE health_refresh_stage AS
         SELECT d.customer_id,
-               crm.health_summary_agg(d.tenant_id, crm.health_today(), d.dispensed_at, d.atc_code, d.days_supply,
+               crm.health_summary_agg(d.tenant_id, day, d.dispensed_at, d.atc_code, d.days_supply,
                                       d.price, d.promo, d.store_id, d.channel) AS x
           FROM crm.dispense d WHERE d.tenant_id = t GROUP BY d.customer_id;
+        PERFORM set_config('enable_indexscan', 'on', true), set_config('enable_bitmapscan', 'on', true);
         CREATE INDEX ON pg_temp.health_refresh_stage (customer_id);
         ANALYZE pg_temp.health_refresh_stage;
         SELECT count(*) INTO n FROM pg_temp.health_refresh_stage;
