@@ -116,3 +116,28 @@ INSERT INTO crm.atc_condition_override (atc_prefix, condition) VALUES ('c09', 'x
 SELECT crm.refresh_health_profile_chunk(-1);
 -- lines after the as_of day do not count
 SELECT (crm.health_summary_agg(1, '2026-01-01', now(), 'C09CA01', 30, 1, false, 1, 'store')).lines;
+
+-- cross-check: the plain-SQL gaps-and-islands computation of the benchmark (PQA shifting with window
+-- functions) gives the same PDC 90/180/365, next refill and overdue days as the C aggregate, on 300
+-- customers with mixed drugs, early refills, overlaps and gaps
+\set VERBOSITY default
+INSERT INTO crm.customer (member_no) SELECT 'X' || i FROM generate_series(1, 300) i;
+INSERT INTO crm.dispense (customer_id, drug_code, days_supply, dispensed_at, price)
+SELECT c.customer_id,
+       (ARRAY['C09CA01', 'C08CA01', 'A10BA02', 'C10AA05', 'C07AB02', 'R03AK06', 'N02BE01'])[1 + (c.customer_id * 7 + k * 3) % 7],
+       (ARRAY[30, 60, 90, 7, 28])[1 + (c.customer_id + k) % 5],
+       timestamptz '2025-12-01 10:00+08' + ((k * 23 + c.customer_id * 5) % 355) * interval '1 day', 10
+  FROM crm.customer c, generate_series(1, 12) k WHERE c.member_no LIKE 'X%';
+\set ECHO none
+\o /dev/null
+\i bench/scenarios/health_refresh/20_sql_gaps_islands.sql
+\o
+\set ECHO all
+SELECT count(*) AS condition_rows FROM sql_condition;
+SELECT count(*) AS mismatches
+  FROM sql_condition s
+  FULL JOIN (SELECT customer_id, c, condition_detail -> c AS v FROM crm.health_profile, unnest(conditions) c) p
+    ON p.customer_id = s.customer_id AND p.c = s.condition
+ WHERE s.pdc_365 IS DISTINCT FROM (p.v ->> 'pdc_365')::numeric OR s.pdc_180 IS DISTINCT FROM (p.v ->> 'pdc_180')::numeric
+    OR s.pdc_90 IS DISTINCT FROM (p.v ->> 'pdc_90')::numeric OR s.next_refill IS DISTINCT FROM (p.v ->> 'next_refill')::date
+    OR s.days_overdue IS DISTINCT FROM (p.v ->> 'days_overdue')::int;
