@@ -1636,7 +1636,8 @@ BEGIN
         SELECT d.customer_id,
                crm.health_summary_agg(d.tenant_id, day, d.dispensed_at, d.atc_code, d.days_supply,
                                       d.price, d.promo, d.store_id, d.channel) AS x
-          FROM crm.dispense d WHERE d.tenant_id = t GROUP BY d.customer_id;
+          FROM crm.dispense d WHERE d.tenant_id = t GROUP BY d.customer_id
+         ORDER BY d.customer_id;            -- each apply batch then reads adjacent pages
         PERFORM set_config('enable_indexscan', 'on', true), set_config('enable_bitmapscan', 'on', true);
         CREATE INDEX ON pg_temp.health_refresh_stage (customer_id);
         ANALYZE pg_temp.health_refresh_stage;
