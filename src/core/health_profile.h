@@ -88,7 +88,11 @@ extern bool crm_health_profile(CrmHealthLine *lines, int n, const int *atc_cond,
 							   int nchannels, const CrmCondMap *map, int32_t as_of,
 							   CrmHealthProfile *prof, CrmError *err);
 
-/* Appends the per-condition detail as a JSON object keyed by condition. */
+/*
+ * Appends the per-condition detail as JSON text keyed by condition: the
+ * reference form of crm.health_profile.condition_detail (the server builds the
+ * same object as jsonb directly, src/pg/health_result.c).
+ */
 extern void crm_health_conditions_json(const CrmHealthProfile *prof, const CrmCondMap *map, CrmBuf *out);
 
 #endif							/* CRM_HEALTH_PROFILE_H */

@@ -152,12 +152,14 @@ typedef struct HealthAggState
 {
 	int64		tenant;
 	int32		as_of;
-	RawLine    *lines;
 	int			n;
 	int			cap;
 	char	  **long_chan;		/* channels that do not pack */
 	int			nlong;
+	RawLine		lines[FLEXIBLE_ARRAY_MEMBER];	/* inline: one cache line less per input row */
 } HealthAggState;
+
+#define STATE_SIZE(cap) (offsetof(HealthAggState, lines) + sizeof(RawLine) * (cap))
 
 /* The tenant's ATC → condition map and the result descriptor, cached per call site. */
 typedef struct HealthAggCache
@@ -219,12 +221,11 @@ channel_key(HealthAggState *st, text *t, MemoryContext cxt)
 static HealthAggState *
 agg_state(FunctionCallInfo fcinfo, MemoryContext aggcxt)
 {
-	HealthAggState *st = (HealthAggState *) MemoryContextAllocZero(aggcxt, sizeof(HealthAggState));
+	HealthAggState *st = (HealthAggState *) MemoryContextAllocZero(aggcxt, STATE_SIZE(16));
 
 	st->tenant = PG_GETARG_INT64(1);
 	st->as_of = date_arg(PG_GETARG_DATEADT(2), "as_of");
-	st->cap = 24;
-	st->lines = MemoryContextAlloc(aggcxt, sizeof(RawLine) * st->cap);
+	st->cap = 16;
 	return st;
 }
 
@@ -322,8 +323,8 @@ crm_health_agg_trans(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(st);
 	if (st->n == st->cap)
 	{
+		st = repalloc(st, STATE_SIZE(st->cap * 2));
 		st->cap *= 2;
-		st->lines = repalloc(st->lines, sizeof(RawLine) * st->cap);
 	}
 	l = &st->lines[st->n++];
 	ts += CST_OFFSET_USECS;
