@@ -1,6 +1,7 @@
 -- Decision models: SQL authoring, every hit policy through crm.decide, null semantics, requirement
 -- graphs, versions, validation errors.
 \set VERBOSITY default
+\set SHOW_CONTEXT never
 SET client_min_messages = warning;
 
 -- ---------------------------------------------------------------------------------------------
@@ -74,6 +75,8 @@ SELECT crm.decide('policies', 'unique', '{"x": null}') AS unique_null,
        crm.decide('policies', 'count', '{"x": null}') AS count_null,
        crm.decide('policies', 'sum', '{"x": null}') AS sum_null,
        crm.decide('policies', 'two outputs', '{"x": null}') AS two_null;
+-- keys the model does not read are ignored
+SELECT crm.decide('policies', 'first', '{"x": 7, "unused": {"deep": [1, 2]}, "s": "abc"}') AS extra_keys;
 -- exact decimals: numbers are FEEL decimals, not doubles
 SELECT crm.decide('policies', 'two outputs', '{"x": 0.1}') AS tenth,
        crm.decide('policies', 'two outputs', '{"x": 12345678901234567890.125}') AS big;

@@ -1,6 +1,7 @@
 -- DMN XML: import (older namespaces, prefixed elements), export, re-import as a new version,
 -- hostile and malformed documents.
 \set VERBOSITY default
+\set SHOW_CONTEXT never
 SET client_min_messages = warning;
 
 -- a DMN 1.1 document with prefixed elements

@@ -1,5 +1,6 @@
 -- Lead scoring: the trigger lead_10_score, grades, reasons, behaviour events, crm.score, re-scoring.
 \set VERBOSITY default
+\set SHOW_CONTEXT never
 SET client_min_messages = warning;
 
 -- a scoring model authored in SQL: COLLECT SUM of points
@@ -82,6 +83,11 @@ SELECT crm.rescore_leads(2) AS first_batch_last_id \gset
 SELECT crm.rescore_leads(2, :first_batch_last_id) IS NOT NULL AS second_batch, crm.rescore_leads(2, 1000000) AS nothing_left;
 SELECT external_ref, status, score, grade FROM crm.lead ORDER BY external_ref;
 SELECT crm.rescore_leads(0);
+-- the procedure does the same in batches, committing after each
+UPDATE crm.dmn_rule SET output_entries = ARRAY['20']
+ WHERE decision_id = crm.dmn_decision_id('lead scoring', 'points') AND position = 2;
+CALL crm.rescore_open_leads(2);
+SELECT external_ref, status, score FROM crm.lead ORDER BY external_ref;
 
 -- paused scoring keeps the last score; a broken configuration is an error, not a silent zero
 UPDATE crm.scoring_config SET active = false;
@@ -93,7 +99,11 @@ UPDATE crm.scoring_config SET decision_name = 'points';
 \set VERBOSITY terse
 UPDATE crm.scoring_config SET grade_b_min = 99;   -- thresholds must descend from A to C
 \set VERBOSITY default
+\set SHOW_CONTEXT never
 SELECT count(*) AS leads_l9 FROM crm.lead WHERE external_ref = 'L9';
+
+-- BI: leads per grade
+SELECT city, source, grade, leads, avg_score FROM crm.lead_grades ORDER BY grade, source;
 
 -- the trigger's name orders it before the dispatch triggers (lead_20_*)
 SELECT tgname, pg_get_triggerdef(oid) LIKE '%BEFORE INSERT OR UPDATE OF%' AS before_row

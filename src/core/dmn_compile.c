@@ -40,6 +40,12 @@ add_global(Compiler *c, const char *name, const char *what)
 {
 	DmnProgram *p = c->p;
 
+	if (name == NULL || name[0] == '\0')
+	{
+		crm_fail(c->err, CRM_ERR_INVALID, 0, "%s without a name", what);
+		crm_error_hint(c->err, "Give every input data and decision a name.");
+		return false;
+	}
 	if (find_global(p, name, strlen(name)) >= 0)
 	{
 		crm_fail(c->err, CRM_ERR_INVALID, 0, "%s name \"%.80s\" is used twice in the model", what, name);
@@ -105,6 +111,8 @@ collect_fields(DmnProgram *p, const DmnItemDef *items, int n, const char **names
 	{
 		for (int k = 0; k < items[i].ncomponents; k++)
 		{
+			if (items[i].components[k].name == NULL)
+				continue;
 			names[p->lex_fields.n] = items[i].components[k].name;
 			lens[p->lex_fields.n++] = strlen(items[i].components[k].name);
 		}
@@ -183,6 +191,8 @@ parse_cell(Compiler *c, const DmnCDecision *d, const char *text, bool tests, int
 	FeelNode   *n;
 
 	c->scope.next_local = c->p->input_slot + 1;
+	if (text == NULL)
+		text = tests ? "-" : "null";	/* an empty cell */
 	if (tests)
 	{
 		const char *s = text;
@@ -254,6 +264,12 @@ compile_clauses(Compiler *c, DmnCDecision *d, const DmnDecisionTable *t)
 		in->name = column_name(c, NULL, t->inputs[i].label, t->inputs[i].expr, i);
 		in->type = dmn_resolve_type(c->p, t->inputs[i].type_ref);
 		snprintf(col, sizeof(col), "input \"%.60s\" expression", in->name);
+		if (t->inputs[i].expr == NULL || t->inputs[i].expr[0] == '\0')
+		{
+			crm_fail(c->err, CRM_ERR_INVALID, 0, "decision \"%.60s\": input %d has no expression", d->name, i + 1);
+			crm_error_hint(c->err, "Give every decision table input an expression, e.g. the input data name.");
+			return false;
+		}
 		if ((in->expr = parse_cell(c, d, t->inputs[i].expr, false, 0, col)) == NULL)
 			return false;
 	}
@@ -296,16 +312,28 @@ compile_rules(Compiler *c, DmnCDecision *d, const DmnDecisionTable *t)
 			if (rule->tests[i]->kind == FU_ANY)
 				rule->tests[i] = NULL;
 		}
+		dmn_build_checks(&c->p->arena, rule, t->ninputs);
 		for (int o = 0; o < t->noutputs; o++)
 		{
 			const char *txt = t->rules[r].output_entries[o];
 
 			snprintf(col, sizeof(col), "output \"%.60s\"", d->outputs[o].name);
-			rule->outputs[o] = parse_cell(c, d, txt[0] ? txt : "null", false, r + 1, col);
+			rule->outputs[o] = parse_cell(c, d, txt && txt[0] ? txt : "null", false, r + 1, col);
 			if (rule->outputs[o] == NULL)
 				return false;
 		}
 	}
+	return true;
+}
+
+static bool
+compile_table(Compiler *c, DmnCDecision *d, const DmnDecisionTable *t)
+{
+	if (!compile_clauses(c, d, t) || !compile_rules(c, d, t))
+		return false;
+	dmn_share_checks(d->rules, d->nrules, &d->nmemo);
+	if (c->p->max_memo < d->nmemo)
+		c->p->max_memo = d->nmemo;
 	return true;
 }
 
@@ -340,7 +368,7 @@ compile_decision(Compiler *c, DmnCDecision *d, const DmnDecision *src)
 		c->p->max_inputs = t->ninputs;
 	if (c->p->max_rules < t->nrules)
 		c->p->max_rules = t->nrules;
-	return compile_clauses(c, d, t) && compile_rules(c, d, t);
+	return compile_table(c, d, t);
 }
 
 DmnProgram *
@@ -374,6 +402,12 @@ dmn_compile(const DmnModel *model, CrmError *err)
 		if (i >= model->ninputs && i < model->ninputs + model->ndecisions)
 			continue;
 		p->inputs[k].name = p->globals[i].name;
+		{
+			char		what[160];
+
+			snprintf(what, sizeof(what), "input \"%.120s\"", p->globals[i].name);
+			p->inputs[k].what = pstr(p, what);
+		}
 		p->inputs[k].slot = i;
 		p->inputs[k].type = dmn_resolve_type(p, i < model->ninputs ? model->inputs[i].type_ref : NULL);
 		k++;
@@ -396,6 +430,8 @@ dmn_compile(const DmnModel *model, CrmError *err)
 	p->slots = crm_arena_alloc(&p->arena, sizeof(FeelValue) * p->nslots);
 	p->inbuf = crm_arena_alloc(&p->arena, sizeof(FeelValue) * (p->max_inputs + 1));
 	p->hits = crm_arena_alloc(&p->arena, sizeof(int) * (p->max_rules + 1));
+	p->outs = crm_arena_alloc(&p->arena, sizeof(FeelValue) * (p->max_rules + 1));
+	p->memo = crm_arena_alloc(&p->arena, p->max_memo + 1);
 	return p;
 fail:
 	dmn_program_free(p);

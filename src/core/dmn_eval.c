@@ -23,13 +23,18 @@ env_of(DmnProgram *p)
 }
 
 static const FeelValue *
-lookup_input(const FeelValue *inputs, const char *name)
+lookup_input(const FeelValue *inputs, const char *name, int hint)
 {
 	const FeelValue *v;
+	size_t		len = strlen(name);
 
 	if (inputs == NULL || inputs->kind != FEEL_CONTEXT)
 		return NULL;
-	v = feel_ctx_get(inputs, name, strlen(name));
+	/* callers often build the context in dmn_program_input_name order */
+	if (hint < inputs->u.ctx.n && inputs->u.ctx.keys[hint].len == len &&
+		memcmp(inputs->u.ctx.keys[hint].s, name, len) == 0)
+		return &inputs->u.ctx.vals[hint];
+	v = feel_ctx_get(inputs, name, len);
 	if (v != NULL)
 		return v;
 	for (int i = 0; i < inputs->u.ctx.n; i++)
@@ -39,18 +44,18 @@ lookup_input(const FeelValue *inputs, const char *name)
 }
 
 static bool
-bind_inputs(DmnProgram *p, const FeelValue *inputs, CrmError *err)
+bind_inputs(DmnProgram *p, const DmnCDecision *d, const FeelValue *inputs, CrmError *err)
 {
 	memset(p->slots, 0, sizeof(FeelValue) * p->nslots);
-	for (int i = 0; i < p->ninputs; i++)
+	for (int u = 0; u < d->nused; u++)
 	{
-		const FeelValue *v = lookup_input(inputs, p->inputs[i].name);
-		char		what[160];
+		int			i = d->used[u];
+		const FeelValue *v = lookup_input(inputs, p->inputs[i].name, i);
 
 		if (v == NULL)
 			continue;
-		snprintf(what, sizeof(what), "input \"%.120s\"", p->inputs[i].name);
-		if (!dmn_coerce(p, &p->inputs[i].type, v, &p->slots[p->inputs[i].slot], true, what, err))
+		if (!dmn_coerce(p, &p->inputs[i].type, v, &p->slots[p->inputs[i].slot], true,
+						p->inputs[i].what, err))
 			return false;
 	}
 	return true;
@@ -102,19 +107,10 @@ match_rules(DmnProgram *p, FeelEnv *env, const DmnCDecision *d)
 
 		dmn_coerce(p, &d->inputs[i].type, &v, &p->inbuf[i], false, NULL, NULL);
 	}
+	memset(p->memo, -1, d->nmemo);
 	for (int r = 0; r < d->nrules; r++)
 	{
-		FeelNode  **tests = d->rules[r].tests;
-		bool		hit = true;
-
-		for (int i = 0; i < d->ninputs && hit; i++)
-		{
-			if (tests[i] == NULL)
-				continue;
-			p->slots[p->input_slot] = p->inbuf[i];
-			hit = feel_test(env, tests[i]) == 1;
-		}
-		if (hit)
+		if (dmn_rule_matches(env, &d->rules[r], p->inbuf, p->memo))
 		{
 			p->hits[nhits++] = r;
 			if (d->hit_policy == DMN_HIT_FIRST)
@@ -216,7 +212,7 @@ aggregate(DmnProgram *p, const DmnCDecision *d, const FeelValue *vals, int n)
 static bool
 combine(DmnProgram *p, FeelEnv *env, const DmnCDecision *d, int nhits, FeelValue *out, CrmError *err)
 {
-	FeelValue  *vals = crm_arena_alloc(&p->eval_arena, sizeof(FeelValue) * nhits);
+	FeelValue  *vals = p->outs;
 	int			best = 0;
 
 	for (int i = 0; i < nhits; i++)
@@ -325,7 +321,7 @@ prepare(DmnProgram *p, int decision, const FeelValue *inputs, CrmError *err)
 		return false;
 	}
 	cd = &p->decisions[decision];
-	if (!bind_inputs(p, inputs, err))
+	if (!bind_inputs(p, cd, inputs, err))
 	{
 		char		msg[CRM_MSG_LEN];
 

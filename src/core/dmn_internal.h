@@ -10,7 +10,7 @@
 typedef enum DmnTypeKind
 {
 	DT_ANY = 0, DT_NUMBER, DT_STRING, DT_BOOLEAN, DT_DATE, DT_TIME, DT_DATETIME,
-	DT_DT_DURATION, DT_YM_DURATION, DT_ITEM
+	DT_DT_DURATION, DT_YM_DURATION, DT_DURATION, DT_ITEM
 } DmnTypeKind;
 
 typedef struct DmnType
@@ -34,8 +34,27 @@ typedef struct DmnCOutput
 	FeelNode   *default_expr;	/* NULL when there is no default */
 } DmnCOutput;
 
+/* A rule's input test flattened for fast matching (see dmn_checks.c). */
+typedef enum DmnCheckKind
+{
+	CK_GENERIC = 0, CK_CMP, CK_RANGE, CK_EQ, CK_IN, CK_BOOL
+} DmnCheckKind;
+
+typedef struct DmnCheck
+{
+	uint8_t		kind;
+	uint8_t		op;
+	int16_t		col;			/* input column */
+	int32_t		memo;			/* result slot shared by identical tests of the column, or -1 */
+	int32_t		nvals;
+	const FeelValue *vals;		/* constants: CK_CMP [0], CK_RANGE [0..1], CK_EQ [0], CK_IN [0..n) */
+	const FeelNode *node;		/* CK_GENERIC: the unary tests */
+} DmnCheck;
+
 typedef struct DmnCRule
 {
+	int			ncheck;			/* tests other than "-" */
+	DmnCheck   *checks;
 	FeelNode  **tests;			/* ninputs; NULL = "-" */
 	FeelNode  **outputs;		/* noutputs */
 } DmnCRule;
@@ -56,15 +75,20 @@ typedef struct DmnCDecision
 	DmnCOutput *outputs;
 	int			nrules;
 	DmnCRule   *rules;
+	int			nmemo;			/* distinct memoised tests */
 	int			ndeps;			/* decisions evaluated first, in order */
 	int		   *deps;
 	int			ndirect;		/* direct dependencies (declared or referenced) */
 	int		   *direct;
+	char	   *refs;			/* per global slot: referenced by this decision's FEEL */
+	int			nused;			/* input data this decision and its dependencies read */
+	int		   *used;			/* indexes into DmnProgram.inputs */
 } DmnCDecision;
 
 typedef struct DmnCInputData
 {
 	const char *name;
+	const char *what;			/* "input \"name\"" for messages */
 	DmnType		type;
 	int			slot;
 } DmnCInputData;
@@ -87,6 +111,9 @@ struct DmnProgram
 	FeelValue  *slots;			/* evaluation frame */
 	FeelValue  *inbuf;			/* decision table input values */
 	int		   *hits;			/* matched rule indexes */
+	FeelValue  *outs;			/* output values of the matched rules */
+	int8_t	   *memo;			/* per evaluation: -1 unknown, 0/1 test result */
+	int			max_memo;
 	int			max_inputs;
 	int			max_rules;
 	CrmArena	eval_arena;		/* temporaries of one evaluation */
@@ -98,6 +125,11 @@ extern DmnType dmn_resolve_type(const DmnProgram *p, const char *type_ref);
 extern bool dmn_coerce(DmnProgram *p, const DmnType *t, const FeelValue *in, FeelValue *out,
 					   bool strict, const char *what, CrmError *err);
 extern DmnItemDef *dmn_copy_items(CrmArena *a, const DmnItemDef *src, int n);
+
+/* dmn_checks.c */
+extern void dmn_build_checks(CrmArena *a, DmnCRule *rule, int ninputs);
+extern void dmn_share_checks(DmnCRule *rules, int nrules, int *nmemo);
+extern bool dmn_rule_matches(FeelEnv *env, const DmnCRule *rule, const FeelValue *inputs, int8_t *memo);
 
 /* dmn_order.c */
 extern bool dmn_order_decisions(DmnProgram *p, const DmnModel *m, CrmError *err);

@@ -10,6 +10,8 @@
 static int
 find_decision_ref(const DmnModel *m, const char *ref)
 {
+	if (ref == NULL)
+		return -1;
 	for (int d = 0; d < m->ndecisions; d++)
 		if (m->decisions[d].id && strcmp(m->decisions[d].id, ref) == 0)
 			return d;
@@ -22,6 +24,8 @@ find_decision_ref(const DmnModel *m, const char *ref)
 static bool
 input_ref_exists(const DmnModel *m, const char *ref)
 {
+	if (ref == NULL)
+		return false;
 	for (int i = 0; i < m->ninputs; i++)
 		if ((m->inputs[i].id && strcmp(m->inputs[i].id, ref) == 0) || strcmp(m->inputs[i].name, ref) == 0)
 			return true;
@@ -44,6 +48,8 @@ collect_refs(DmnProgram *p, DmnCDecision *d, const FeelNode *n, int first, int d
 		return;
 	if (n->kind == FN_VAR && n->slot >= first && n->slot < first + p->ndecisions)
 		add_dep(d, n->slot - first);
+	if (n->kind == FN_VAR && n->slot >= 0 && n->slot < p->nglobals)
+		d->refs[n->slot] = 1;
 	for (int i = 0; i < n->nkids; i++)
 		collect_refs(p, d, n->kids[i], first, depth + 1);
 }
@@ -76,6 +82,8 @@ direct_deps(DmnProgram *p, const DmnModel *m, CrmError *err)
 		DmnCDecision *cd = &p->decisions[d];
 
 		cd->direct = crm_arena_alloc(&p->arena, sizeof(int) * (p->ndecisions + 1));
+		cd->refs = crm_arena_alloc(&p->arena, p->nglobals + 1);
+		memset(cd->refs, 0, p->nglobals + 1);
 		for (int k = 0; k < src->nrequired_decisions; k++)
 		{
 			int			dep = find_decision_ref(m, src->required_decisions[k]);
@@ -83,7 +91,7 @@ direct_deps(DmnProgram *p, const DmnModel *m, CrmError *err)
 			if (dep < 0)
 			{
 				crm_fail(err, CRM_ERR_INVALID, 0, "decision \"%.60s\" requires unknown decision \"%.60s\"",
-						 cd->name, src->required_decisions[k]);
+						 cd->name, src->required_decisions[k] ? src->required_decisions[k] : "");
 				crm_error_hint(err, "Every requiredDecision must name a decision of the same model by id.");
 				return false;
 			}
@@ -94,7 +102,7 @@ direct_deps(DmnProgram *p, const DmnModel *m, CrmError *err)
 			if (!input_ref_exists(m, src->required_inputs[k]))
 			{
 				crm_fail(err, CRM_ERR_INVALID, 0, "decision \"%.60s\" requires unknown input data \"%.60s\"",
-						 cd->name, src->required_inputs[k]);
+						 cd->name, src->required_inputs[k] ? src->required_inputs[k] : "");
 				crm_error_hint(err, "Every requiredInput must name an inputData of the same model by id.");
 				return false;
 			}
@@ -143,6 +151,24 @@ visit(DmnProgram *p, int d, char *state, int *stack, int depth, int *order, int 
 	return true;
 }
 
+/* The input data a decision reads, itself or through the decisions it needs. */
+static void
+used_inputs(DmnProgram *p, DmnCDecision *d)
+{
+	d->used = crm_arena_alloc(&p->arena, sizeof(int) * (p->ninputs + 1));
+	d->nused = 0;
+	for (int k = 0; k < p->ninputs; k++)
+	{
+		int			slot = p->inputs[k].slot;
+		bool		used = d->refs[slot] != 0;
+
+		for (int i = 0; i < d->ndeps && !used; i++)
+			used = p->decisions[d->deps[i]].refs[slot] != 0;
+		if (used)
+			d->used[d->nused++] = k;
+	}
+}
+
 bool
 dmn_order_decisions(DmnProgram *p, const DmnModel *m, CrmError *err)
 {
@@ -164,6 +190,7 @@ dmn_order_decisions(DmnProgram *p, const DmnModel *m, CrmError *err)
 		p->decisions[d].ndeps = norder - 1;
 		p->decisions[d].deps = crm_arena_alloc(&p->arena, sizeof(int) * (norder > 0 ? norder : 1));
 		memcpy(p->decisions[d].deps, order, sizeof(int) * (norder - 1 > 0 ? norder - 1 : 0));
+		used_inputs(p, &p->decisions[d]);
 	}
 	crm_free(state);
 	crm_free(stack);

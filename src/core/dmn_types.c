@@ -17,7 +17,7 @@ static const struct
 	{"date and time", DT_DATETIME}, {"dayTimeDuration", DT_DT_DURATION},
 	{"days and time duration", DT_DT_DURATION}, {"yearMonthDuration", DT_YM_DURATION},
 	{"years and months duration", DT_YM_DURATION}, {"Any", DT_ANY}, {"context", DT_ANY},
-	{"list", DT_ANY}, {"duration", DT_ANY}
+	{"list", DT_ANY}, {"duration", DT_DURATION}
 };
 
 DmnType
@@ -37,7 +37,7 @@ dmn_resolve_type(const DmnProgram *p, const char *type_ref)
 	}
 	for (int i = 0; i < p->nitems; i++)
 	{
-		if (strcmp(type_ref, p->items[i].name) == 0)
+		if (p->items[i].name != NULL && strcmp(type_ref, p->items[i].name) == 0)
 		{
 			t.kind = DT_ITEM;
 			t.item = &p->items[i];
@@ -69,7 +69,7 @@ kind_name(DmnTypeKind k)
 {
 	static const char *const names[] = {"any value", "a number", "a string", "a boolean", "a date",
 		"a time", "a date and time", "a days and time duration", "a years and months duration",
-	"a structured value"};
+	"a duration", "a structured value"};
 
 	return names[k];
 }
@@ -78,7 +78,7 @@ static bool
 wrong_type(const DmnType *t, const char *what, CrmError *err)
 {
 	crm_fail(err, CRM_ERR_TYPE, 0, "%s must be %s", what, kind_name(t->kind));
-	if (t->kind >= DT_DATE && t->kind <= DT_YM_DURATION)
+	if (t->kind >= DT_DATE && t->kind <= DT_DURATION)
 		crm_error_hint(err, "Pass an ISO 8601 string such as \"2026-11-22\", \"10:30:00\", "
 					   "\"2026-11-22T10:30:00\", \"P3D\" or \"P1Y2M\".");
 	else
@@ -104,6 +104,8 @@ coerce_text(DmnTypeKind k, const FeelStr *s, FeelValue *out)
 			return feel_parse_duration(s->s, s->len, out) && out->kind == FEEL_DT_DURATION;
 		case DT_YM_DURATION:
 			return feel_parse_duration(s->s, s->len, out) && out->kind == FEEL_YM_DURATION;
+		case DT_DURATION:
+			return feel_parse_duration(s->s, s->len, out);
 		default:
 			return false;
 	}
@@ -117,10 +119,11 @@ coerce_simple(const DmnType *t, const FeelValue *in, FeelValue *out, bool strict
 			  const char *what, CrmError *err)
 {
 	static const FeelKind want[] = {FEEL_NULL, FEEL_NUMBER, FEEL_STRING, FEEL_BOOLEAN, FEEL_DATE,
-	FEEL_TIME, FEEL_DATETIME, FEEL_DT_DURATION, FEEL_YM_DURATION};
+	FEEL_TIME, FEEL_DATETIME, FEEL_DT_DURATION, FEEL_YM_DURATION, FEEL_DT_DURATION};
 
 	*out = *in;
-	if (in->kind == FEEL_NULL || t->kind == DT_ANY || in->kind == want[t->kind])
+	if (in->kind == FEEL_NULL || t->kind == DT_ANY || in->kind == want[t->kind] ||
+		(t->kind == DT_DURATION && in->kind == FEEL_YM_DURATION))
 		return true;
 	if (t->kind == DT_DATETIME && in->kind == FEEL_DATE)
 	{
@@ -164,7 +167,7 @@ coerce_components(DmnProgram *p, const DmnItemDef *it, const FeelValue *in, Feel
 		{
 			const DmnItemDef *comp = &it->components[c];
 
-			if (strlen(comp->name) == in->u.ctx.keys[i].len &&
+			if (comp->name != NULL && strlen(comp->name) == in->u.ctx.keys[i].len &&
 				memcmp(comp->name, in->u.ctx.keys[i].s, in->u.ctx.keys[i].len) == 0)
 			{
 				if (!coerce_item(p, comp, &in->u.ctx.vals[i], &v, strict, what, err, depth + 1))

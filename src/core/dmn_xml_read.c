@@ -130,18 +130,27 @@ attr(Reader *r, xmlNodePtr n, const char *name)
 	return s;
 }
 
-/* A typeRef without its QName prefix ("feel:number" -> "number"). */
+/* A typeRef without its QName prefix ("feel:number" -> "number") when the prefix is a declared namespace. */
 static char *
-type_ref(Reader *r, char *t)
+type_ref(Reader *r, xmlNodePtr n, char *t)
 {
 	char	   *colon;
+	char		prefix[64];
+	size_t		plen;
 
 	if (t == NULL)
 		return NULL;
 	colon = strchr(t, ':');
-	if (colon != NULL && colon[1] != '\0' && strchr(t, ' ') == NULL && strchr(t, '.') == NULL)
-		return colon + 1;
-	return t;
+	if (colon == NULL || colon[1] == '\0')
+		return t;
+	plen = (size_t) (colon - t);
+	if (plen == 0 || plen >= sizeof(prefix))
+		return t;
+	memcpy(prefix, t, plen);
+	prefix[plen] = '\0';
+	if (xmlSearchNs(n->doc, n, (const xmlChar *) prefix) == NULL)
+		return t;
+	return colon + 1;
 }
 
 /* Trimmed text content of an element. */
@@ -197,7 +206,7 @@ read_item(Reader *r, xmlNodePtr n, DmnItemDef *it, int depth)
 	if (it->name == NULL)
 		return rfail(r, "item definition without a name");
 	t = child(r, n, "typeRef");
-	it->type_ref = type_ref(r, t ? content(r, t) : attr(r, n, "typeRef"));
+	it->type_ref = type_ref(r, t ? t : n, t ? content(r, t) : attr(r, n, "typeRef"));
 	it->allowed_values = text_of(r, n, "allowedValues");
 	coll = attr(r, n, "isCollection");
 	it->is_collection = coll != NULL && strcmp(coll, "true") == 0;
@@ -275,7 +284,7 @@ read_clauses(Reader *r, xmlNodePtr dt, DmnDecisionTable *t)
 			in->id = attr(r, c, "id");
 			in->label = attr(r, c, "label");
 			in->expr = ie ? text_of(r, ie, NULL) : NULL;
-			in->type_ref = ie ? type_ref(r, attr(r, ie, "typeRef")) : NULL;
+			in->type_ref = ie ? type_ref(r, ie, attr(r, ie, "typeRef")) : NULL;
 			in->input_values = text_of(r, c, "inputValues");
 			if (in->expr == NULL)
 			{
@@ -291,7 +300,7 @@ read_clauses(Reader *r, xmlNodePtr dt, DmnDecisionTable *t)
 			out->id = attr(r, c, "id");
 			out->name = attr(r, c, "name");
 			out->label = attr(r, c, "label");
-			out->type_ref = type_ref(r, attr(r, c, "typeRef"));
+			out->type_ref = type_ref(r, c, attr(r, c, "typeRef"));
 			out->output_values = text_of(r, c, "outputValues");
 			out->default_output = text_of(r, c, "defaultOutputEntry");
 		}
@@ -406,7 +415,7 @@ read_decision(Reader *r, xmlNodePtr dn, DmnDecision *d)
 	d->name = attr(r, dn, "name");
 	if (d->name == NULL)
 		return rfail(r, "decision without a name");
-	d->type_ref = var ? type_ref(r, attr(r, var, "typeRef")) : NULL;
+	d->type_ref = var ? type_ref(r, var, attr(r, var, "typeRef")) : NULL;
 	if (!read_requirements(r, dn, d))
 		return false;
 	if (dt != NULL)
@@ -468,7 +477,7 @@ read_definitions(Reader *r, xmlNodePtr root)
 			len = path_push(r, "inputData", kn);
 			in->id = attr(r, c, "id");
 			in->name = attr(r, c, "name");
-			in->type_ref = var ? type_ref(r, attr(r, var, "typeRef")) : NULL;
+			in->type_ref = var ? type_ref(r, var, attr(r, var, "typeRef")) : NULL;
 			if (in->name == NULL)
 				return rfail(r, "input data without a name");
 			path_pop(r, len);

@@ -181,9 +181,9 @@ write_table(CrmBuf *b, const DmnDecisionTable *t)
 		put_attr(b, "id", rule->id);
 		crm_buf_puts(b, ">\n");
 		for (int i = 0; i < t->ninputs; i++)
-			put_text_el(b, 4, "inputEntry", NULL, NULL, rule->input_entries[i]);
+			put_text_el(b, 4, "inputEntry", NULL, NULL, rule->input_entries[i] ? rule->input_entries[i] : "");
 		for (int o = 0; o < t->noutputs; o++)
-			put_text_el(b, 4, "outputEntry", NULL, NULL, rule->output_entries[o]);
+			put_text_el(b, 4, "outputEntry", NULL, NULL, rule->output_entries[o] ? rule->output_entries[o] : "");
 		put_text_el(b, 4, "annotationEntry", NULL, NULL, rule->annotation);
 		indent(b, 3);
 		crm_buf_puts(b, "</rule>\n");

@@ -9,22 +9,31 @@
 #include "feel_builtins.h"
 
 static const FeelBuiltin builtins[] = {
-	{"not", 1, 1}, {"string", 1, 1}, {"number", 1, 3}, {"string length", 1, 1},
-	{"substring", 2, 3}, {"upper case", 1, 1}, {"lower case", 1, 1}, {"contains", 2, 2},
-	{"starts with", 2, 2}, {"ends with", 2, 2}, {"substring before", 2, 2},
-	{"substring after", 2, 2}, {"string join", 1, 2},
-	{"min", 1, -1}, {"max", 1, -1}, {"sum", 1, -1}, {"mean", 1, -1}, {"product", 1, -1},
-	{"median", 1, -1}, {"count", 1, -1}, {"all", 1, -1}, {"any", 1, -1},
-	{"abs", 1, 1}, {"floor", 1, 2}, {"ceiling", 1, 2}, {"decimal", 2, 2}, {"round half up", 2, 2},
-	{"round half down", 2, 2}, {"round up", 2, 2}, {"round down", 2, 2}, {"modulo", 2, 2},
-	{"sqrt", 1, 1}, {"odd", 1, 1}, {"even", 1, 1},
-	{"date", 1, 3}, {"time", 1, 4}, {"date and time", 1, 2}, {"duration", 1, 1},
-	{"years and months duration", 2, 2}, {"now", 0, 0}, {"today", 0, 0},
-	{"day of week", 1, 1}, {"day of year", 1, 1}, {"month of year", 1, 1},
-	{"list contains", 2, 2}, {"append", 1, -1}, {"concatenate", 0, -1}, {"insert before", 3, 3},
-	{"remove", 2, 2}, {"reverse", 1, 1}, {"index of", 2, 2}, {"union", 0, -1},
-	{"distinct values", 1, 1}, {"flatten", 1, 1}, {"sublist", 2, 3}, {"get value", 2, 2},
-	{"get entries", 1, 1}, {"is defined", 1, 1}
+	{"not", 1, 1, "negand"}, {"string", 1, 1, "from"},
+	{"number", 1, 3, "from|grouping separator|decimal separator"},
+	{"string length", 1, 1, "string"}, {"substring", 2, 3, "string|start position|length"},
+	{"upper case", 1, 1, "string"}, {"lower case", 1, 1, "string"},
+	{"contains", 2, 2, "string|match"}, {"starts with", 2, 2, "string|match"},
+	{"ends with", 2, 2, "string|match"}, {"substring before", 2, 2, "string|match"},
+	{"substring after", 2, 2, "string|match"}, {"string join", 1, 2, "list|delimiter"},
+	{"min", 1, -1, "list"}, {"max", 1, -1, "list"}, {"sum", 1, -1, "list"},
+	{"mean", 1, -1, "list"}, {"product", 1, -1, "list"}, {"median", 1, -1, "list"},
+	{"count", 1, -1, "list"}, {"all", 1, -1, "list"}, {"any", 1, -1, "list"},
+	{"abs", 1, 1, "n"}, {"floor", 1, 2, "n|scale"}, {"ceiling", 1, 2, "n|scale"},
+	{"decimal", 2, 2, "n|scale"}, {"round half up", 2, 2, "n|scale"},
+	{"round half down", 2, 2, "n|scale"}, {"round up", 2, 2, "n|scale"},
+	{"round down", 2, 2, "n|scale"}, {"modulo", 2, 2, "dividend|divisor"},
+	{"sqrt", 1, 1, "number"}, {"odd", 1, 1, "number"}, {"even", 1, 1, "number"},
+	{"date", 1, 3, "year|month|day"}, {"time", 1, 4, "hour|minute|second|offset"},
+	{"date and time", 1, 2, "date|time"}, {"duration", 1, 1, "from"},
+	{"years and months duration", 2, 2, "from|to"}, {"now", 0, 0, ""}, {"today", 0, 0, ""},
+	{"day of week", 1, 1, "date"}, {"day of year", 1, 1, "date"}, {"month of year", 1, 1, "date"},
+	{"list contains", 2, 2, "list|element"}, {"append", 1, -1, "list|item"},
+	{"concatenate", 0, -1, "lists"}, {"insert before", 3, 3, "list|position|newItem"},
+	{"remove", 2, 2, "list|position"}, {"reverse", 1, 1, "list"}, {"index of", 2, 2, "list|match"},
+	{"union", 0, -1, "lists"}, {"distinct values", 1, 1, "list"}, {"flatten", 1, 1, "list"},
+	{"sublist", 2, 3, "list|start position|length"}, {"get value", 2, 2, "m|key"},
+	{"get entries", 1, 1, "m"}, {"is defined", 1, 1, "value"}
 };
 
 #define NBUILTINS ((int) (sizeof(builtins) / sizeof(builtins[0])))
@@ -360,4 +369,28 @@ feel_call_builtin(FeelEnv *env, int id, FeelValue *a, int nargs)
 		default:
 			return feel_call_list_builtin(env, id, a, nargs);
 	}
+}
+
+/* Position of a named parameter (0-based), or -1.  "from" is always the first. */
+int
+feel_builtin_param(int id, const char *name, size_t len)
+{
+	const char *p = builtins[id].params;
+	int			i = 0;
+
+	if (feel_name_equal_norm(name, len, "from", 4))
+		return 0;
+	while (*p)
+	{
+		const char *e = strchr(p, '|');
+		size_t		n = e ? (size_t) (e - p) : strlen(p);
+
+		if (feel_name_equal_norm(name, len, p, n))
+			return i;
+		if (e == NULL)
+			break;
+		p = e + 1;
+		i++;
+	}
+	return -1;
 }

@@ -12,6 +12,7 @@ typedef struct FeelBuiltin
 	const char *name;
 	int			min;
 	int			max;			/* -1: any number */
+	const char *params;			/* parameter names for named arguments, '|'-separated */
 } FeelBuiltin;
 
 enum

@@ -16,14 +16,19 @@ typedef struct U256
 	uint64_t	w[4];			/* little-endian 64-bit limbs */
 } U256;
 
+static feel_u128 pow10_table[39];
+
 static feel_u128
 pow10_128(int n)
 {
-	feel_u128	p = 1;
+	if (pow10_table[0] == 0)
+	{
+		feel_u128	p = 1;
 
-	while (n-- > 0)
-		p *= 10;
-	return p;
+		for (int i = 0; i < 39; i++, p *= 10)
+			pow10_table[i] = p;
+	}
+	return pow10_table[n];
 }
 
 static int
@@ -31,11 +36,11 @@ digits128(feel_u128 c)
 {
 	int			n = 0;
 
-	while (c != 0)
-	{
-		c /= 10;
+	if (c == 0)
+		return 0;
+	pow10_128(0);
+	while (n < 39 && c >= pow10_table[n])
 		n++;
-	}
 	return n;
 }
 
@@ -189,8 +194,11 @@ u256_div128(const U256 *n, feel_u128 d, U256 *q)
 static bool
 dec_finish(FeelDec *d)
 {
-	feel_u128	limit = pow10_128(FEEL_DEC_DIGITS);
+	feel_u128	limit;
 
+	if (d->coef != 0 && d->exp >= FEEL_DEC_EMIN && d->exp <= FEEL_DEC_EMAX)
+		return true;
+	limit = pow10_128(FEEL_DEC_DIGITS);
 	if (d->coef == 0)
 	{
 		d->exp = 0;
@@ -424,6 +432,20 @@ dec_add_signed(const FeelDec *a, bool bneg, const FeelDec *b, FeelDec *out)
 		lo = t;
 	}
 	d = (int64_t) hi.exp - lo.exp;
+	if (d <= 33 && hi.coef < pow10_128(33 - (int) d) && lo.coef < pow10_128(33))
+	{
+		/* both fit at the smaller exponent with room to spare: exact, no rounding */
+		feel_u128	h = hi.coef * pow10_128((int) d);
+
+		out->exp = lo.exp;
+		if (hi.neg == lo.neg)
+			out->coef = h + lo.coef, out->neg = hi.neg;
+		else if (h >= lo.coef)
+			out->coef = h - lo.coef, out->neg = hi.neg;
+		else
+			out->coef = lo.coef - h, out->neg = lo.neg;
+		return dec_finish(out);
+	}
 	if (d > 38)
 	{
 		int			k = FEEL_DEC_DIGITS - digits128(hi.coef);
@@ -505,12 +527,19 @@ feel_dec_div(const FeelDec *a, const FeelDec *b, FeelDec *out)
 static int
 dec_cmp_mag(const FeelDec *a, const FeelDec *b)
 {
-	int			da = digits128(a->coef),
-				db = digits128(b->coef);
-	int64_t		aa = (int64_t) da + a->exp,
-				ab = (int64_t) db + b->exp;
 	feel_u128	ca = a->coef,
 				cb = b->coef;
+	int			da,
+				db;
+	int64_t		aa,
+				ab;
+
+	if (a->exp == b->exp)
+		return ca < cb ? -1 : (ca > cb);
+	da = digits128(ca);
+	db = digits128(cb);
+	aa = (int64_t) da + a->exp;
+	ab = (int64_t) db + b->exp;
 
 	if (ca == 0 || cb == 0)
 		return (ca != 0) - (cb != 0);

@@ -31,8 +31,7 @@ typedef struct FeelDec
 
 /* Parses [+-]digits[.digits][e[+-]digits]; false on bad text or exponent out of range. */
 extern bool feel_dec_parse(const char *s, size_t len, FeelDec *out);
-/* Canonical text: no exponent, no trailing fraction zeros; out needs FEEL_DEC_BUFLEN bytes. */
-#define FEEL_DEC_BUFLEN 6200
+/* Appends the canonical text: no exponent, no trailing fraction zeros. */
 extern void feel_dec_format(const FeelDec *d, CrmBuf *out);
 extern FeelDec feel_dec_from_int(int64_t v);
 /* Arithmetic: false on overflow (or division by zero for div/mod). */

@@ -450,20 +450,52 @@ feel_eval(FeelEnv *env, const FeelNode *n)
 
 /* ---- unary tests ---- */
 
+/* The value of a test operand: constants are used in place (no copy, no call). */
+#define OPERAND(env, node, tmp) \
+	((node)->kind == FN_CONST ? &(node)->val : ((tmp) = feel_eval((env), (node)), &(tmp)))
+
+/* Fast three-valued comparison for the common scalar cases. */
+int
+feel_compare3(int op, const FeelValue *a, const FeelValue *b)
+{
+	if (a->kind == FEEL_NUMBER && b->kind == FEEL_NUMBER && op >= FEEL_CMP_LT)
+	{
+		int			c = feel_dec_cmp(&a->u.num, &b->u.num);
+
+		switch (op)
+		{
+			case FEEL_CMP_LT:
+				return c < 0;
+			case FEEL_CMP_LE:
+				return c <= 0;
+			case FEEL_CMP_GT:
+				return c > 0;
+			default:
+				return c >= 0;
+		}
+	}
+	if (op == FEEL_CMP_EQ && a->kind == FEEL_STRING && b->kind == FEEL_STRING)
+		return a->u.str.len == b->u.str.len && memcmp(a->u.str.s, b->u.str.s, a->u.str.len) == 0;
+	return compare3(op, a, b);
+}
+
 static int
 test_value(FeelEnv *env, const FeelNode *n, const FeelValue *input)
 {
-	FeelValue	v = feel_eval(env, n->kids[0]);
+	FeelValue	tmp;
+	const FeelValue *v = OPERAND(env, n->kids[0], tmp);
 
 	if (n->op)
-		return truth(&v);
-	if (v.kind == FEEL_LIST && input->kind != FEEL_LIST)
+		return truth(v);
+	if (v->kind == FEEL_STRING && input->kind == FEEL_STRING)
+		return v->u.str.len == input->u.str.len && memcmp(v->u.str.s, input->u.str.s, v->u.str.len) == 0;
+	if (v->kind == FEEL_LIST && input->kind != FEEL_LIST)
 	{
 		bool		any_null = false;
 
-		for (int i = 0; i < v.u.list.n; i++)
+		for (int i = 0; i < v->u.list.n; i++)
 		{
-			int			e = feel_equal(input, &v.u.list.items[i]);
+			int			e = feel_equal(input, &v->u.list.items[i]);
 
 			if (e == 1)
 				return 1;
@@ -471,18 +503,24 @@ test_value(FeelEnv *env, const FeelNode *n, const FeelValue *input)
 		}
 		return any_null ? -1 : 0;
 	}
-	if (v.kind == FEEL_BOOLEAN && input->kind != FEEL_BOOLEAN && input->kind != FEEL_NULL)
-		return v.u.b ? 1 : 0;
-	return feel_equal(input, &v);
+	if (v->kind == FEEL_BOOLEAN && input->kind != FEEL_BOOLEAN && input->kind != FEEL_NULL)
+		return v->u.b ? 1 : 0;
+	return feel_equal(input, v);
 }
 
 static int
 test_range(FeelEnv *env, const FeelNode *n, const FeelValue *input)
 {
-	FeelValue	lo = feel_eval(env, n->kids[0]);
-	FeelValue	hi = feel_eval(env, n->kids[1]);
-	int			a = compare3((n->op & 1) ? FEEL_CMP_GT : FEEL_CMP_GE, input, &lo);
-	int			b = compare3((n->op & 2) ? FEEL_CMP_LT : FEEL_CMP_LE, input, &hi);
+	FeelValue	t1,
+				t2;
+	const FeelValue *lo = OPERAND(env, n->kids[0], t1);
+	const FeelValue *hi = OPERAND(env, n->kids[1], t2);
+	int			a = feel_compare3((n->op & 1) ? FEEL_CMP_GT : FEEL_CMP_GE, input, lo);
+	int			b;
+
+	if (a == 0)
+		return 0;
+	b = feel_compare3((n->op & 2) ? FEEL_CMP_LT : FEEL_CMP_LE, input, hi);
 
 	if (a == 0 || b == 0)
 		return 0;
@@ -500,9 +538,9 @@ feel_test(FeelEnv *env, const FeelNode *n)
 			return 1;
 		case FU_CMP:
 			{
-				FeelValue	v = feel_eval(env, n->kids[0]);
+				FeelValue	tmp;
 
-				return compare3(n->op, input, &v);
+				return feel_compare3(n->op, input, OPERAND(env, n->kids[0], tmp));
 			}
 		case FU_RANGE:
 			return test_range(env, n, input);

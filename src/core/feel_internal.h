@@ -213,6 +213,8 @@ extern int	feel_char_pos(const char *text, size_t off);
 extern int	feel_builtin_find(const char *name, size_t len);
 extern const char *const *feel_builtin_names(int *n);
 extern bool feel_builtin_arity_ok(int id, int nargs);
+/* Position of a named parameter of a built-in, or -1. */
+extern int	feel_builtin_param(int id, const char *name, size_t len);
 /* False for now() and today(): not folded at compile time. */
 extern bool feel_builtin_pure(int id);
 extern const char *feel_builtin_name(int id);
@@ -229,6 +231,8 @@ typedef struct FeelEnv
 } FeelEnv;
 
 extern FeelValue feel_eval(FeelEnv *env, const FeelNode *n);
+/* Three-valued comparison (FEEL_CMP_* op): 1 true, 0 false, -1 null. */
+extern int	feel_compare3(int op, const FeelValue *a, const FeelValue *b);
 /* Unary test against the value in the input slot: 1 matches, 0 not, -1 null. */
 extern int	feel_test(FeelEnv *env, const FeelNode *n);
 extern FeelValue feel_call_builtin(FeelEnv *env, int id, FeelValue *args, int nargs);

@@ -359,5 +359,5 @@ feel_char_pos(const char *text, size_t off)
 		if (((unsigned char) text[i] & 0xC0) != 0x80)
 			n++;
 	}
-	return n - (off > 0 ? 0 : 0);
+	return n;
 }

@@ -187,7 +187,7 @@ resolve_name(FeelParser *p, const FeelToken *t)
 	{
 		n = fp_node(p, FN_FIELD, t, 0);
 		n->slot = p->item_slot;
-		n->name.s = s;
+		n->name.s = crm_arena_strdup(p->arena, s, len);	/* the program outlives the text */
 		n->name.len = len;
 		p->uses_item++;
 		return n;
@@ -198,46 +198,85 @@ resolve_name(FeelParser *p, const FeelToken *t)
 
 /* ---- primaries ---- */
 
+/* "name:" before an argument (a name may be several words): its text span, or false. */
+static bool
+argument_name(FeelParser *p, size_t *start, size_t *end)
+{
+	size_t		save = p->pos;
+	FeelToken	t = fp_peek(p);
+
+	*start = t.start;
+	*end = t.start;
+	while (t.tok == FT_NAME)
+	{
+		*end = t.end;
+		p->pos = t.end;
+		t = fp_peek(p);
+	}
+	if (*end > *start && t.tok == FT_COLON)
+	{
+		p->pos = t.end;
+		return true;
+	}
+	p->pos = save;
+	return false;
+}
+
 static FeelNode *
 parse_call(FeelParser *p, const FeelToken *t, int id)
 {
 	FeelNode   *args[32];
 	int			n = 0;
+	int			nnamed = 0;
 	FeelNode   *call;
 
+	memset(args, 0, sizeof(args));
 	if (!fp_accept(p, FT_RPAREN))
 	{
 		do
 		{
-			FeelToken	a = fp_peek(p);
-			FeelToken	b;
-			size_t		save = p->pos;
+			size_t		ns,
+						ne;
+			int			at = n;
+			FeelToken	nt = fp_peek(p);
 
-			/* named parameters are accepted positionally: "name: value" */
-			if (a.tok == FT_NAME)
+			if (argument_name(p, &ns, &ne))
 			{
-				p->pos = a.end;
-				b = fp_peek(p);
-				if (b.tok != FT_COLON)
-					p->pos = save;
-				else
-					p->pos = b.end;
+				at = feel_builtin_param(id, p->text + ns, ne - ns);
+				if (at < 0 || at >= 32 || args[at] != NULL)
+					return fp_fail(p, &nt, CRM_ERR_SYNTAX, "function %s has no parameter \"%.*s\"",
+								   feel_builtin_name(id), (int) (ne - ns > 40 ? 40 : ne - ns), p->text + ns);
+				nnamed++;
 			}
+			else if (nnamed > 0)
+				return fp_fail(p, &nt, CRM_ERR_SYNTAX, "positional argument after named arguments");
 			if (n == 32)
 				return fp_fail(p, t, CRM_ERR_LIMIT, "too many arguments");
-			args[n] = fp_expression(p);
-			if (args[n++] == NULL)
+			args[at] = fp_expression(p);
+			if (args[at] == NULL)
 				return NULL;
+			n = at + 1 > n ? at + 1 : n;
 		} while (fp_accept(p, FT_COMMA));
 		if (!fp_expect(p, FT_RPAREN, "\")\""))
 			return NULL;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		if (args[i] == NULL)
+		{
+			args[i] = fp_node(p, FN_CONST, t, 0);	/* an omitted optional parameter is null */
+			if (!feel_builtin_arity_ok(id, i))
+				return fp_fail(p, t, CRM_ERR_SYNTAX, "missing argument %d of function %s",
+							   i + 1, feel_builtin_name(id));
+		}
 	}
 	if (!feel_builtin_arity_ok(id, n))
 		return fp_fail(p, t, CRM_ERR_SYNTAX, "wrong number of arguments (%d) for function %s",
 					   n, feel_builtin_name(id));
 	call = fp_node(p, FN_CALL, t, n);
 	call->op = id;
-	memcpy(call->kids, args, sizeof(FeelNode *) * n);
+	if (n > 0)
+		memcpy(call->kids, args, sizeof(FeelNode *) * n);
 	fp_fold(p, call);
 	return call;
 }

@@ -195,6 +195,30 @@ decide_target(FunctionCallInfo fcinfo, text *model, text *decision, int *index)
 	return e;
 }
 
+/*
+ * The inputs object as a FEEL context holding only the names the program
+ * reads (looked up by binary search in the jsonb object); other keys, such as
+ * the rest of a lead's attributes, cost nothing.
+ */
+static FeelValue *
+program_inputs(const DmnProgram *program, Jsonb *jb)
+{
+	FeelValue  *ctx = feel_context_new();
+	int			n = dmn_program_ninputs(program);
+
+	for (int i = 0; i < n; i++)
+	{
+		const char *name = dmn_program_input_name(program, i);
+		size_t		len = strlen(name);
+		JsonbValue	buf;
+		JsonbValue *v = getKeyJsonValueFromContainer(&jb->root, name, len, &buf);
+
+		if (v != NULL)
+			feel_context_put(ctx, name, len, dmn_jsonb_value_to_feel(v));
+	}
+	return ctx;
+}
+
 PG_FUNCTION_INFO_V1(crm_decide);
 
 /* crm.decide(model text, decision text, inputs jsonb) RETURNS jsonb */
@@ -215,8 +239,8 @@ crm_decide(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("inputs of decision \"%s\" must be a JSON object", text_to_cstring(decision)),
 				 errhint("Pass the inputs keyed by input data name, e.g. '{\"Age\": 42}'.")));
-	inputs = dmn_jsonb_to_feel(jb);
 	e = decide_target(fcinfo, model, decision, &d);
+	inputs = program_inputs(e->program, jb);
 	crm_error_clear(&err);
 	result = dmn_evaluate(e->program, d, inputs, NULL, 0, NULL, &err);
 	if (result == NULL)

@@ -96,13 +96,33 @@ dmn_jsonb_value_to_feel(JsonbValue *v)
 	return scalar_to_feel(v);
 }
 
+/* An integer of at most 18 digits (the common case: points, counts) without numeric_in. */
+static bool
+small_integer(const char *s, int64 *out)
+{
+	const char *p = s + (*s == '-');
+	int64		v = 0;
+	int			n = 0;
+
+	for (; *p >= '0' && *p <= '9' && n < 19; p++, n++)
+		v = v * 10 + (*p - '0');
+	if (*p != '\0' || n == 0 || n > 18)
+		return false;
+	*out = *s == '-' ? -v : v;
+	return true;
+}
+
 Datum
 dmn_feel_to_numeric(const FeelValue *v)
 {
 	char	   *s = feel_number_to_text(v);
-	Datum		d = DirectFunctionCall3(numeric_in, CStringGetDatum(s), ObjectIdGetDatum(InvalidOid),
-									   Int32GetDatum(-1));
+	int64		i;
+	Datum		d;
 
+	if (small_integer(s, &i))
+		d = NumericGetDatum(int64_to_numeric(i));
+	else
+		d = DirectFunctionCall3(numeric_in, CStringGetDatum(s), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
 	crm_free(s);
 	return d;
 }

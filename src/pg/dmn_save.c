@@ -74,11 +74,39 @@ p_cells(Params *p, char **cells, int n)
 	p->nulls[p->n++] = ' ';
 }
 
+/*
+ * Statements prepared once per import (the SQL texts are literals, so their
+ * addresses identify them); freed with the SPI connection.
+ */
+#define MAX_PLANS 12
+static const char *plan_sql[MAX_PLANS];
+static SPIPlanPtr plan_ptr[MAX_PLANS];
+static int	nplans = 0;
+
+static SPIPlanPtr
+p_plan(Params *p, const char *sql)
+{
+	SPIPlanPtr	plan;
+
+	for (int i = 0; i < nplans; i++)
+		if (plan_sql[i] == sql)
+			return plan_ptr[i];
+	plan = SPI_prepare(sql, p->n, p->types);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", sql);
+	if (nplans < MAX_PLANS)
+	{
+		plan_sql[nplans] = sql;
+		plan_ptr[nplans++] = plan;
+	}
+	return plan;
+}
+
 /* Runs an INSERT with the collected parameters; returns the first column of RETURNING, if any. */
 static int64
 p_exec(Params *p, const char *sql)
 {
-	int			rc = SPI_execute_with_args(sql, p->n, p->types, p->vals, p->nulls, false, 0);
+	int			rc = SPI_execute_plan(p_plan(p, sql), p->vals, p->nulls, false, 0);
 	bool		isnull;
 
 	if (rc != SPI_OK_INSERT && rc != SPI_OK_INSERT_RETURNING && rc != SPI_OK_SELECT && rc != SPI_OK_UPDATE)
@@ -333,6 +361,7 @@ dmn_store_save(const DmnModel *m)
 	int64		tenant;
 	bool		isnull;
 
+	nplans = 0;					/* plans of an earlier import died with its SPI connection */
 	p_reset(&p);
 	p_text(&p, m->name);
 	p_text(&p, m->namespace_uri);

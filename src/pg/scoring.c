@@ -1,6 +1,8 @@
 /*
- * scoring.c - lead scoring on the decision engine: the trigger lead_10_score
- * on crm.lead and crm.score(jsonb).
+ * scoring.c - lead scoring on the decision engine: per-tenant settings,
+ * behaviour aggregates, the per-model plan and the evaluation of score,
+ * grade and reasons (the trigger lead_10_score and crm.score(jsonb) are in
+ * scoring_trigger.c).
  *
  * Inputs given to the tenant's scoring decision (a FEEL context):
  *   lead columns   source, channel, lead_type, company_name, province, city,
@@ -13,9 +15,12 @@
  *                  downloads, visits, events, purchase_total, purchase_max,
  *                  large_purchases (purchases >= large_purchase_min),
  *                  question_topics (distinct topics, comma-separated)
- * The score is the decision's number (COLLECT SUM of points), the grade
- * comes from the tenant's thresholds, the reasons are the matched rules'
- * annotations with their points (first output), largest first.
+ * Only the inputs the compiled program reads are built for each lead (see
+ * ScoringPlan).  The score is the decision's number (COLLECT SUM of points),
+ * the grade comes from the tenant's thresholds, the reasons are the matched
+ * rules' annotations with their points (first output), largest first, at
+ * most max_reasons of them.  No SQL runs per inserted lead; an updated lead
+ * costs one indexed aggregate over its events, if the model reads behaviour.
  */
 #include "postgres.h"
 
@@ -30,24 +35,22 @@
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/timestamp.h"
 
-#include "dmn_pg.h"
+#include "scoring.h"
 
 #define MAX_CONFIGS 32
 
-typedef struct ScoringConfig
-{
-	int64		tenant_id;
-	bool		found;
-	bool		active;
-	char	   *model_name;
-	char	   *decision_name;
-	Datum		grade_min[3];	/* A, B, C thresholds (numeric) */
-	Datum		window;			/* interval */
-	Datum		large_purchase_min; /* numeric */
-	int			max_reasons;
-} ScoringConfig;
+const char *const scoring_text_columns[NTEXT] = {
+	"source", "channel", "lead_type", "company_name", "province", "city", "district", "status"
+};
+const char *const scoring_number_columns[NNUMBER] = {"store_id", "customer_id"};
+const char *const scoring_behaviour_names[NBEHAVIOUR] = {
+	"page_views", "drug_info_clicks", "questions", "purchases", "downloads", "visits", "events",
+	"purchase_total", "purchase_max", "large_purchases"
+};
+
 
 static MemoryContext config_cxt = NULL;
 static ScoringConfig configs[MAX_CONFIGS];
@@ -55,28 +58,7 @@ static int	nconfigs = 0;
 static uint64 config_generation = 0;
 static SPIPlanPtr behaviour_plan = NULL;
 
-static const char *const text_columns[] = {
-	"source", "channel", "lead_type", "company_name", "province", "city", "district", "status"
-};
-static const char *const number_columns[] = {"store_id", "customer_id"};
 
-#define NTEXT lengthof(text_columns)
-#define NNUMBER lengthof(number_columns)
-
-/* Attribute numbers of crm.lead, kept per trigger call site. */
-typedef struct LeadAttnums
-{
-	Oid			relid;
-	int			tenant_id;
-	int			lead_id;
-	int			text_cols[NTEXT];
-	int			number_cols[NNUMBER];
-	int			attributes;
-	int			score;
-	int			grade;
-	int			score_reasons;
-	int			scored_at;
-} LeadAttnums;
 
 /* ---------------------------------------------------------------- settings */
 
@@ -124,8 +106,8 @@ load_config(ScoringConfig *c, int64 tenant_id)
 }
 
 /* The tenant's scoring settings (cached until the next invalidation); found=false if none. */
-static ScoringConfig *
-get_config(int64 tenant_id)
+ScoringConfig *
+scoring_config(int64 tenant_id)
 {
 	uint64		gen = dmn_cache_generation();
 
@@ -155,8 +137,8 @@ put(FeelValue *ctx, const char *key, FeelValue *v)
 	feel_context_put(ctx, key, strlen(key), v);
 }
 
-static FeelValue *
-number_from_int64(int64 v)
+FeelValue *
+scoring_number(int64 v)
 {
 	char		buf[MAXINT8LEN + 1];
 	CrmError	err;
@@ -174,9 +156,9 @@ number_from_numeric(Datum d)
 	return feel_number_from_text(s, &err);
 }
 
-/* Puts every key of an attributes object at the top level (unless taken) and the object itself. */
-static void
-put_attributes(FeelValue *ctx, Jsonb *attrs, const char *const *taken, int ntaken, bool whole)
+/* Puts every key of an attributes object at the top level, unless taken. */
+void
+scoring_put_attributes(FeelValue *ctx, Jsonb *attrs, const char *const *taken, int ntaken)
 {
 	JsonbIterator *it;
 	JsonbIteratorToken tok;
@@ -199,29 +181,13 @@ put_attributes(FeelValue *ctx, Jsonb *attrs, const char *const *taken, int ntake
 		if (!clash && strcmp(key, "attributes") != 0)
 			put(ctx, key, dmn_jsonb_value_to_feel(&v));
 	}
-	if (whole)
-		put(ctx, "attributes", dmn_jsonb_to_feel(attrs));
 }
 
-static const char *const behaviour_names[] = {
-	"page_views", "drug_info_clicks", "questions", "purchases", "downloads", "visits", "events",
-	"purchase_total", "purchase_max", "large_purchases"
-};
 
-#define NBEHAVIOUR lengthof(behaviour_names)
-#define BEH_NUMERIC(i) ((i) == 7 || (i) == 8)	/* purchase_total, purchase_max are numeric */
-
-/* Behaviour aggregates of one lead (all zero for a new lead). */
-typedef struct Behaviour
-{
-	Datum		vals[NBEHAVIOUR];	/* int8 counts, numeric amounts */
-	char	   *topics;
-	bool		zero;
-} Behaviour;
 
 /* Reads the behaviour aggregates of one lead over the window from crm.lead_event. */
-static void
-read_behaviour(Behaviour *b, int64 tenant_id, int64 lead_id, const ScoringConfig *c)
+void
+scoring_read_behaviour(Behaviour *b, int64 tenant_id, int64 lead_id, const ScoringConfig *c)
 {
 	Datum		vals[4];
 	bool		isnull;
@@ -253,7 +219,12 @@ read_behaviour(Behaviour *b, int64 tenant_id, int64 lead_id, const ScoringConfig
 	vals[1] = Int64GetDatum(lead_id);
 	vals[2] = c->window;
 	vals[3] = c->large_purchase_min;
-	if (SPI_execute_plan(behaviour_plan, vals, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	/*
+	 * Not read-only: in READ COMMITTED that takes a fresh snapshot, so a
+	 * re-score that waited for another session's lock on this lead counts
+	 * the events that session committed (test/isolation/specs/scoring_events).
+	 */
+	if (SPI_execute_plan(behaviour_plan, vals, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "behaviour query failed");
 	/* the values go into the caller's context, not SPI's (freed by SPI_finish) */
 	MemoryContextSwitchTo(mine);
@@ -270,53 +241,19 @@ read_behaviour(Behaviour *b, int64 tenant_id, int64 lead_id, const ScoringConfig
 	SPI_finish();
 }
 
-static FeelValue *
-behaviour_value(const Behaviour *b, int i)
+FeelValue *
+scoring_behaviour_value(const Behaviour *b, int i)
 {
 	if (b->zero)
-		return number_from_int64(0);
+		return scoring_number(0);
 	if (BEH_NUMERIC(i))
 		return number_from_numeric(b->vals[i]);
-	return number_from_int64(DatumGetInt64(b->vals[i]));
+	return scoring_number(DatumGetInt64(b->vals[i]));
 }
 
 /* ---------------------------------------------------------------- the plan */
 
-/* Where each input the program needs comes from. */
-typedef enum InputSourceKind
-{
-	SRC_NONE = 0,				/* nothing of the lead: null */
-	SRC_TEXT,					/* a text column */
-	SRC_NUMBER,					/* a bigint column */
-	SRC_BEHAVIOUR,				/* an aggregate of crm.lead_event */
-	SRC_TOPICS,					/* question_topics */
-	SRC_ATTRIBUTES,				/* the attributes object */
-	SRC_ATTRIBUTE_KEY			/* one key of the attributes object */
-} InputSourceKind;
 
-typedef struct InputSource
-{
-	InputSourceKind kind;
-	int			index;
-	const char *name;
-} InputSource;
-
-/*
- * Derived once per compiled model and scoring decision (kept with the cache
- * entry): the inputs to build for each lead, and each rule's points when its
- * output cell is a number literal (the usual case), so that reasons cost no
- * evaluation.
- */
-typedef struct ScoringPlan
-{
-	int			decision;
-	int			ninputs;
-	InputSource *inputs;
-	int			nrules;
-	bool	   *constant;
-	Datum	   *points;
-	double	   *points_order;
-} ScoringPlan;
 
 static int
 name_index(const char *const *names, int n, const char *name)
@@ -339,11 +276,11 @@ plan_inputs(ScoringPlan *plan, const DmnProgram *program)
 		int			k;
 
 		src->name = pstrdup(name);
-		if ((k = name_index(text_columns, NTEXT, name)) >= 0)
+		if ((k = name_index(scoring_text_columns, NTEXT, name)) >= 0)
 			src->kind = SRC_TEXT;
-		else if ((k = name_index(number_columns, NNUMBER, name)) >= 0)
+		else if ((k = name_index(scoring_number_columns, NNUMBER, name)) >= 0)
 			src->kind = SRC_NUMBER;
-		else if ((k = name_index(behaviour_names, NBEHAVIOUR, name)) >= 0)
+		else if ((k = name_index(scoring_behaviour_names, NBEHAVIOUR, name)) >= 0)
 			src->kind = SRC_BEHAVIOUR;
 		else if (strcmp(name, "question_topics") == 0)
 			src->kind = SRC_TOPICS;
@@ -352,6 +289,7 @@ plan_inputs(ScoringPlan *plan, const DmnProgram *program)
 		else
 			src->kind = SRC_ATTRIBUTE_KEY;
 		src->index = k;
+		plan->needs_behaviour |= src->kind == SRC_BEHAVIOUR || src->kind == SRC_TOPICS;
 	}
 }
 
@@ -396,6 +334,9 @@ get_plan(DmnCacheEntry *e, int d)
 	plan->constant = palloc0(sizeof(bool) * (plan->nrules + 1));
 	plan->points = palloc0(sizeof(Datum) * (plan->nrules + 1));
 	plan->points_order = palloc0(sizeof(double) * (plan->nrules + 1));
+	plan->rule_number = palloc0(sizeof(Datum) * (plan->nrules + 1));
+	for (int r = 0; r < plan->nrules; r++)
+		plan->rule_number[r] = DirectFunctionCall1(int4_numeric, Int32GetDatum(r + 1));
 	for (int r = 0; r < plan->nrules && dec->table.noutputs > 0; r++)
 	{
 		plan->constant[r] = constant_points(dec->table.rules[r].output_entries[0], &plan->points[r]);
@@ -412,6 +353,7 @@ get_plan(DmnCacheEntry *e, int d)
 typedef struct Reason
 {
 	int			rule;
+	Datum		number;			/* rule as numeric */
 	double		order;			/* points, for sorting */
 	Datum		points;			/* numeric */
 	const char *reason;
@@ -488,7 +430,16 @@ reasons_jsonb(Reason *r, int n, int max)
 	JsonbParseState *st = NULL;
 	JsonbValue *res;
 
-	qsort(r, n, sizeof(Reason), reason_cmp);
+	/* a handful of matched rules: insertion sort, stable */
+	for (int i = 1; i < n; i++)
+	{
+		Reason		x = r[i];
+		int			j = i;
+
+		for (; j > 0 && reason_cmp(&r[j - 1], &x) > 0; j--)
+			r[j] = r[j - 1];
+		r[j] = x;
+	}
 	if (n > max)
 		n = max;
 	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
@@ -499,7 +450,7 @@ reasons_jsonb(Reason *r, int n, int max)
 		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
 		push_key(&st, "rule");
 		v.type = jbvNumeric;
-		v.val.numeric = DatumGetNumeric(DirectFunctionCall1(int4_numeric, Int32GetDatum(r[i].rule)));
+		v.val.numeric = DatumGetNumeric(r[i].number);
 		pushJsonbValue(&st, WJB_VALUE, &v);
 		push_key(&st, "points");
 		v.val.numeric = DatumGetNumeric(r[i].points);
@@ -516,8 +467,8 @@ reasons_jsonb(Reason *r, int n, int max)
 }
 
 /* The compiled scoring decision of a tenant; no SQL may run between this and evaluate_score. */
-static ScoringPlan *
-resolve_scoring(const ScoringConfig *c, DmnCacheEntry **entry)
+ScoringPlan *
+scoring_resolve(const ScoringConfig *c, DmnCacheEntry **entry)
 {
 	DmnCacheEntry *e = dmn_cache_get(c->tenant_id, c->model_name, false);
 	int			d = dmn_find_decision(e->program, c->decision_name);
@@ -552,8 +503,8 @@ rule_points(DmnCacheEntry *e, const ScoringPlan *plan, int rule, const FeelValue
 }
 
 /* Evaluates the scoring decision: score, grade and reasons (largest points first). */
-static void
-evaluate_score(DmnCacheEntry *e, const ScoringPlan *plan, const ScoringConfig *c, FeelValue *inputs,
+void
+scoring_evaluate(DmnCacheEntry *e, const ScoringPlan *plan, const ScoringConfig *c, FeelValue *inputs,
 			   Datum *score, const char **grade, Jsonb **reasons)
 {
 	const DmnDecision *dec = &e->model->decisions[plan->decision];
@@ -575,206 +526,10 @@ evaluate_score(DmnCacheEntry *e, const ScoringPlan *plan, const ScoringConfig *c
 		const char *note = dec->table.rules[matched[i]].annotation;
 
 		r[i].rule = matched[i] + 1;
+		r[i].number = plan->rule_number[matched[i]];
 		rule_points(e, plan, matched[i], inputs, &r[i]);
 		r[i].reason = note ? note : psprintf("rule %d", matched[i] + 1);
 	}
 	*reasons = reasons_jsonb(r, nmatched, c->max_reasons);
 }
 
-/* ---------------------------------------------------------------- trigger */
-
-static LeadAttnums *
-lead_attnums(FunctionCallInfo fcinfo, Relation rel)
-{
-	LeadAttnums *a = fcinfo->flinfo->fn_extra;
-	TupleDesc	desc = RelationGetDescr(rel);
-
-	if (a != NULL && a->relid == RelationGetRelid(rel))
-		return a;
-	a = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(LeadAttnums));
-	a->relid = RelationGetRelid(rel);
-	a->tenant_id = SPI_fnumber(desc, "tenant_id");
-	a->lead_id = SPI_fnumber(desc, "lead_id");
-	for (int i = 0; i < NTEXT; i++)
-		a->text_cols[i] = SPI_fnumber(desc, text_columns[i]);
-	for (int i = 0; i < NNUMBER; i++)
-		a->number_cols[i] = SPI_fnumber(desc, number_columns[i]);
-	a->attributes = SPI_fnumber(desc, "attributes");
-	a->score = SPI_fnumber(desc, "score");
-	a->grade = SPI_fnumber(desc, "grade");
-	a->score_reasons = SPI_fnumber(desc, "score_reasons");
-	a->scored_at = SPI_fnumber(desc, "scored_at");
-	if (a->tenant_id <= 0 || a->lead_id <= 0 || a->attributes <= 0 || a->score <= 0 || a->grade <= 0 ||
-		a->score_reasons <= 0 || a->scored_at <= 0)
-		elog(ERROR, "crm.lead_score_trigger() must be attached to crm.lead");
-	fcinfo->flinfo->fn_extra = a;
-	return a;
-}
-
-/* One input the scoring program needs, from the lead row, its attributes or its behaviour. */
-static FeelValue *
-lead_input(const InputSource *src, HeapTuple tuple, TupleDesc desc, const LeadAttnums *a,
-		   Jsonb *attrs, const Behaviour *b)
-{
-	bool		isnull = true;
-	Datum		d = (Datum) 0;
-	JsonbValue	buf;
-	JsonbValue *v;
-	text	   *t;
-
-	switch (src->kind)
-	{
-		case SRC_TEXT:
-			if (a->text_cols[src->index] > 0)
-				d = heap_getattr(tuple, a->text_cols[src->index], desc, &isnull);
-			if (isnull)
-				return feel_null();
-			t = DatumGetTextPP(d);
-			return feel_string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-		case SRC_NUMBER:
-			if (a->number_cols[src->index] > 0)
-				d = heap_getattr(tuple, a->number_cols[src->index], desc, &isnull);
-			return isnull ? feel_null() : number_from_int64(DatumGetInt64(d));
-		case SRC_BEHAVIOUR:
-			return behaviour_value(b, src->index);
-		case SRC_TOPICS:
-			return b->zero ? feel_string("", 0) : feel_string(b->topics, strlen(b->topics));
-		case SRC_ATTRIBUTES:
-			return attrs ? dmn_jsonb_to_feel(attrs) : feel_null();
-		case SRC_ATTRIBUTE_KEY:
-			if (attrs == NULL || !JB_ROOT_IS_OBJECT(attrs))
-				return feel_null();
-			v = getKeyJsonValueFromContainer(&attrs->root, src->name, strlen(src->name), &buf);
-			return v ? dmn_jsonb_value_to_feel(v) : feel_null();
-		case SRC_NONE:
-			break;
-	}
-	return feel_null();
-}
-
-/* The inputs of the scoring decision for one lead: only the names the program reads. */
-static FeelValue *
-lead_inputs(const ScoringPlan *plan, HeapTuple tuple, TupleDesc desc, const LeadAttnums *a, const Behaviour *b)
-{
-	FeelValue  *ctx = feel_context_new();
-	bool		isnull;
-	Datum		d = heap_getattr(tuple, a->attributes, desc, &isnull);
-	Jsonb	   *attrs = isnull ? NULL : DatumGetJsonbP(d);
-
-	for (int i = 0; i < plan->ninputs; i++)
-		put(ctx, plan->inputs[i].name, lead_input(&plan->inputs[i], tuple, desc, a, attrs, b));
-	return ctx;
-}
-
-PG_FUNCTION_INFO_V1(crm_lead_score_trigger);
-
-/* BEFORE INSERT OR UPDATE trigger lead_10_score on crm.lead. */
-Datum
-crm_lead_score_trigger(PG_FUNCTION_ARGS)
-{
-	TriggerData *td = (TriggerData *) fcinfo->context;
-	HeapTuple	tuple;
-	TupleDesc	desc;
-	LeadAttnums *a;
-	ScoringConfig *c;
-	ScoringPlan *plan;
-	DmnCacheEntry *e;
-	Behaviour	b;
-	bool		isnull;
-	int64		tenant_id;
-	Datum		score;
-	const char *grade;
-	Jsonb	   *reasons;
-	int			cols[4];
-	Datum		vals[4];
-	bool		nulls[4] = {false, false, false, false};
-
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("crm.lead_score_trigger() must run as a BEFORE ROW trigger")));
-	tuple = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
-	desc = RelationGetDescr(td->tg_relation);
-	a = lead_attnums(fcinfo, td->tg_relation);
-	tenant_id = DatumGetInt64(heap_getattr(tuple, a->tenant_id, desc, &isnull));
-	c = get_config(tenant_id);
-	if (!c->found || !c->active)
-		return PointerGetDatum(tuple);
-
-	/* all SQL first (behaviour of an existing lead; a new lead has none) ... */
-	memset(&b, 0, sizeof(b));
-	b.zero = true;
-	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
-	{
-		read_behaviour(&b, tenant_id, DatumGetInt64(heap_getattr(tuple, a->lead_id, desc, &isnull)), c);
-		/* the query may have run invalidations: look the settings up again (cheap) */
-		c = get_config(tenant_id);
-		if (!c->found || !c->active)
-			return PointerGetDatum(tuple);
-	}
-	/* ... then the compiled model, used without running SQL */
-	plan = resolve_scoring(c, &e);
-	evaluate_score(e, plan, c, lead_inputs(plan, tuple, desc, a, &b), &score, &grade, &reasons);
-
-	cols[0] = a->score;
-	vals[0] = score;
-	cols[1] = a->grade;
-	vals[1] = CStringGetTextDatum(grade);
-	cols[2] = a->score_reasons;
-	vals[2] = JsonbPGetDatum(reasons);
-	cols[3] = a->scored_at;
-	vals[3] = TimestampTzGetDatum(GetCurrentStatementStartTimestamp());
-	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, desc, 4, cols, vals, nulls));
-}
-
-PG_FUNCTION_INFO_V1(crm_score);
-
-/* crm.score(lead jsonb) RETURNS crm.lead_score */
-Datum
-crm_score(PG_FUNCTION_ARGS)
-{
-	Jsonb	   *lead = PG_GETARG_JSONB_P(0);
-	int64		tenant_id = dmn_session_tenant();
-	ScoringConfig *c;
-	ScoringPlan *plan;
-	DmnCacheEntry *e;
-	FeelValue  *inputs;
-	JsonbValue	buf;
-	JsonbValue *attrs;
-	TupleDesc	desc;
-	Datum		vals[3];
-	bool		nulls[3] = {false, false, false};
-	const char *grade;
-	Jsonb	   *reasons;
-
-	if (!JB_ROOT_IS_OBJECT(lead))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the lead to score must be a JSON object"),
-				 errhint("Pass the scoring inputs by name, e.g. '{\"source\": \"web\", \"page_views\": 3}'.")));
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	c = get_config(tenant_id);
-	if (!c->found)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("tenant " INT64_FORMAT " has no scoring model", tenant_id),
-				 errhint("INSERT INTO crm.scoring_config (model_name, decision_name) names the model and decision.")));
-	inputs = dmn_jsonb_to_feel(lead);
-	attrs = getKeyJsonValueFromContainer(&lead->root, "attributes", 10, &buf);
-	if (attrs && attrs->type == jbvBinary && JsonContainerIsObject(attrs->val.binary.data))
-	{
-		/* attribute keys at the top level too, as the trigger passes them; the lead's own keys win */
-		int			n = feel_context_size(inputs);
-		const char **taken = palloc(sizeof(char *) * (n + 1));
-
-		for (int i = 0; i < n; i++)
-			(void) feel_context_entry(inputs, i, &taken[i]);
-		put_attributes(inputs, JsonbValueToJsonb(attrs), taken, n, false);
-	}
-	plan = resolve_scoring(c, &e);
-	evaluate_score(e, plan, c, inputs, &vals[0], &grade, &reasons);
-	vals[1] = CStringGetTextDatum(grade);
-	vals[2] = JsonbPGetDatum(reasons);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), vals, nulls)));
-}

@@ -1,7 +1,7 @@
 -- Decision engine through SQL: hit policies, null semantics, errors with SQLSTATEs, authoring,
 -- versions, tenants and privileges.
 BEGIN;
-SELECT plan(42);
+SELECT plan(46);
 
 SELECT lives_ok($i$SELECT crm.dmn_import($$<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" name="tap" namespace="https://example.com/tap">
   <inputData id="i_n" name="n"><variable name="n" typeRef="number"/></inputData>
@@ -67,7 +67,7 @@ SELECT lives_ok($i$SELECT crm.dmn_import($$<definitions xmlns="https://www.omg.o
 
 -- hit policies
 SELECT is(crm.decide('tap', 'unique', '{"n": -1}'), '"negative"', 'UNIQUE: the one matching rule');
-SELECT throws_ok($$SELECT crm.decide('tap', 'unique', '{"n": 7}')$$, NULL, NULL, 'UNIQUE: two matching rules are an error');
+SELECT throws_ok($$SELECT crm.decide('tap', 'unique', '{"n": 7}')$$, '22000', NULL, 'UNIQUE: two matching rules are an error (22000)');
 SELECT is(crm.decide('tap', 'unique', '{"n": 50}'), 'null', 'UNIQUE: no match is null');
 SELECT is(crm.decide('tap', 'priority', '{"n": 150}'), '"gold"', 'PRIORITY: the highest output value wins');
 SELECT is(crm.decide('tap', 'priority', '{"n": 50}'), '"silver"', 'PRIORITY: among the matching rules');
@@ -75,7 +75,7 @@ SELECT is(crm.decide('tap', 'output order', '{"n": 150}'), '["gold", "silver", "
 SELECT is(crm.decide('tap', 'rule order', '{"n": 150}'), '["bronze", "gold", "silver"]', 'RULE ORDER: a list in rule order');
 SELECT is(crm.decide('tap', 'rule order', '{"n": -5}'), 'null', 'RULE ORDER: no match is null');
 SELECT is(crm.decide('tap', 'any', '{"colour": "red"}'), 'true', 'ANY: matching rules agree');
-SELECT throws_ok($$SELECT crm.decide('tap', 'any', '{"colour": "green"}')$$, NULL, NULL, 'ANY: disagreeing rules are an error');
+SELECT throws_ok($$SELECT crm.decide('tap', 'any', '{"colour": "green"}')$$, '22000', NULL, 'ANY: disagreeing rules are an error (22000)');
 SELECT is(crm.decide('tap', 'first', '{"colour": "rose"}'), '{"code": 1, "label": "ROSE"}', 'FIRST with two outputs: an object');
 SELECT is(crm.decide('tap', 'first', '{"colour": "blue"}'), '{"code": 2, "label": "other"}', 'FIRST: the first match only');
 SELECT is(crm.decide('tap', 'collect', '{"n": 3}'), '[6, 0.75, 1]', 'COLLECT: every output in rule order, exact decimals');
@@ -93,6 +93,7 @@ SELECT is(crm.decide('tap', 'unique', '{"n": null}'), 'null', 'null is not < 0 a
 SELECT throws_ok($$SELECT crm.decide('missing', 'x', '{}')$$, '42704', 'decision model "missing" does not exist', 'unknown model: 42704');
 SELECT throws_ok($$SELECT crm.decide('tap', 'missing', '{}')$$, '42704', NULL, 'unknown decision: 42704');
 SELECT throws_ok($$SELECT crm.decide('tap', 'unique', '"n"')$$, '22023', NULL, 'inputs must be an object: 22023');
+SELECT throws_ok($$SELECT crm.decide('tap', 'weekday', '{"day": "someday"}')$$, '42804', NULL, 'an input of the wrong type: 42804');
 SELECT throws_ok($$SELECT crm.dmn_import('<x/>')$$, '2200M', NULL, 'not a DMN document: 2200M');
 SELECT throws_ok($$SELECT crm.dmn_export('missing')$$, '42704', NULL, 'export of an unknown model: 42704');
 SELECT throws_ok($$SELECT crm.dmn_export('tap', 9)$$, '42704', NULL, 'export of an unknown version: 42704');
@@ -131,6 +132,14 @@ SET ROLE tap_dmn_rep;
 SELECT is(crm.decide('tap', 'unique', '{"n": 3}'), '"tiny"', 'a rep may evaluate decisions');
 SELECT throws_ok($$SELECT crm.dmn_import('<x/>')$$, '42501', NULL, 'a rep may not import models');
 SELECT throws_ok($$DELETE FROM crm.dmn_rule$$, '42501', NULL, 'a rep may not change rules');
+RESET ROLE;
+CREATE ROLE tap_dmn_admin LOGIN IN ROLE crm_admin;
+SET ROLE tap_dmn_admin;
+SELECT lives_ok($$SELECT crm.dmn_new_version('tap')$$, 'an admin starts a new version');
+SELECT lives_ok($$UPDATE crm.dmn_rule SET output_entries = ARRAY['"petite"']
+                   WHERE decision_id = crm.dmn_decision_id('tap', 'unique') AND position = 2;
+                  SET CONSTRAINTS ALL IMMEDIATE$$, 'and edits its rules in SQL');
+SELECT is(crm.decide('tap', 'unique', '{"n": 3}'), '"petite"', 'which decide uses at once');
 RESET ROLE;
 SET crm.tenant_id = 2;
 SELECT throws_ok($$SELECT crm.decide('tap', 'unique', '{"n": 3}')$$, '42704', NULL, 'another tenant does not see the model');

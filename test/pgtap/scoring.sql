@@ -1,6 +1,6 @@
 -- Lead scoring: trigger, grades, reasons, events, crm.score, tenants, privileges.
 BEGIN;
-SELECT plan(23);
+SELECT plan(24);
 
 SELECT lives_ok($i$SELECT crm.dmn_import($$<definitions xmlns="https://www.omg.org/spec/DMN/20230324/MODEL/" name="score" namespace="x">
   <inputData id="i_s" name="source"><variable name="source" typeRef="string"/></inputData>
@@ -45,6 +45,10 @@ UPDATE crm.scoring_config SET max_reasons = 5;
 -- events
 INSERT INTO crm.lead_event (lead_id, kind, amount) SELECT lead_id, 'purchase', 9000 FROM crm.lead WHERE external_ref = 't3';
 SELECT is((SELECT score FROM crm.lead WHERE external_ref = 't3'), 35::numeric, 'a large purchase event re-scores the lead');
+SAVEPOINT refund;
+DELETE FROM crm.lead_event WHERE kind = 'purchase';
+SELECT is((SELECT score FROM crm.lead WHERE external_ref = 't3'), 10::numeric, 'deleting the event re-scores the lead too');
+ROLLBACK TO SAVEPOINT refund;
 INSERT INTO crm.lead_event (lead_id, kind, occurred_at)
 SELECT lead_id, 'question', now() - interval '100 days' FROM crm.lead, generate_series(1, 3) WHERE external_ref = 't3';
 SELECT is((SELECT score FROM crm.lead WHERE external_ref = 't3'), 35::numeric, 'events older than the window do not count');

@@ -213,3 +213,16 @@ UNIT_TEST(dmn_input_coercion_and_wrong_types)
 	feel_value_free(in);
 	dmn_program_free(p);
 }
+
+UNIT_TEST(dmn_shared_tests_are_recomputed_per_evaluation)
+{
+	/* ">10" and "\"x\"" appear in several rules: their results are shared within one evaluation only */
+	DmnProgram *p = table("RULE ORDER", NULL, OUT1,
+						  ">10|\"x\"=>\"a\";<=10|\"x\"=>\"b\";>10|\"y\"=>\"c\";>10|\"x\", \"y\"=>\"d\";>10|\"x\"=>\"e\"");
+
+	CHECK_STR_EQ(tdmn_eval(p, "Score", "11", "x"), "[\"a\", \"d\", \"e\"]");
+	CHECK_STR_EQ(tdmn_eval(p, "Score", "9", "x"), "[\"b\"]");
+	CHECK_STR_EQ(tdmn_eval(p, "Score", "11", "y"), "[\"c\", \"d\"]");
+	CHECK_STR_EQ(tdmn_eval(p, "Score", NULL, "x"), "null");
+	dmn_program_free(p);
+}

@@ -261,3 +261,55 @@ UNIT_TEST(dmn_implicit_inputs_for_sql_authored_tables)
 	feel_value_free(in);
 	dmn_program_free(p);
 }
+
+UNIT_TEST(dmn_empty_cells_from_sql_authoring)
+{
+	DmnModel   *m = dmn_model_new();
+	CrmArena   *a = &m->arena;
+	DmnDecision *d;
+	CrmError	err;
+	DmnProgram *p;
+	FeelValue  *in = feel_context_new();
+	FeelValue  *r;
+	char	   *xml;
+	DmnModel   *back;
+
+	m->ndecisions = 1;
+	m->decisions = d = crm_arena_alloc(a, sizeof(DmnDecision));
+	memset(d, 0, sizeof(*d));
+	d->name = "Tag";
+	d->kind = DMN_EXPR_DECISION_TABLE;
+	d->table.hit_policy = DMN_HIT_FIRST;
+	d->table.ninputs = 1;
+	d->table.inputs = crm_arena_alloc(a, sizeof(DmnInputClause));
+	memset(d->table.inputs, 0, sizeof(DmnInputClause));
+	d->table.inputs[0].expr = "visits";
+	d->table.noutputs = 1;
+	d->table.outputs = crm_arena_alloc(a, sizeof(DmnOutputClause));
+	memset(d->table.outputs, 0, sizeof(DmnOutputClause));
+	d->table.nrules = 1;
+	d->table.rules = crm_arena_alloc(a, sizeof(DmnRule));
+	memset(d->table.rules, 0, sizeof(DmnRule));
+	d->table.rules[0].input_entries = crm_arena_alloc(a, sizeof(char *));
+	d->table.rules[0].input_entries[0] = NULL;
+	d->table.rules[0].output_entries = crm_arena_alloc(a, sizeof(char *));
+	d->table.rules[0].output_entries[0] = NULL;
+	p = dmn_compile(m, &err);
+	CHECK(p != NULL);
+	r = dmn_evaluate(p, 0, in, NULL, 0, NULL, &err);
+	CHECK(r != NULL && feel_kind(r) == FEEL_NULL);
+	feel_value_free(r);
+	dmn_program_free(p);
+	xml = dmn_write_xml(m);
+	back = dmn_read_xml(xml, strlen(xml), &err);
+	CHECK(back != NULL);
+	CHECK_STR_EQ(back->decisions[0].table.rules[0].input_entries[0], "");
+	dmn_model_free(back);
+	crm_free(xml);
+	d->table.inputs[0].expr = NULL;
+	p = dmn_compile(m, &err);
+	CHECK(p == NULL);
+	CHECK_STR_EQ(err.message, "decision \"Tag\": input 1 has no expression");
+	feel_value_free(in);
+	dmn_model_free(m);
+}

@@ -368,3 +368,15 @@ UNIT_TEST(feel_deep_nesting_is_refused)
 	buf[n] = '\0';
 	CHECK(strncmp(ev(buf), "ERROR 9", 7) == 0);
 }
+
+UNIT_TEST(feel_named_arguments)
+{
+	CHECK_STR_EQ(ev("substring(string: \"foobar\", start position: 3)"), "\"obar\"");
+	CHECK_STR_EQ(ev("substring(start position: 2, length: 3, string: \"foobar\")"), "\"oob\"");
+	CHECK_STR_EQ(ev("decimal(scale: 1, n: 1.25)"), "1.2");
+	CHECK_STR_EQ(ev("date(from: \"2026-11-22\")"), "@\"2026-11-22\"");
+	CHECK_STR_EQ(ev("substring(strng: \"a\", start position: 1)"),
+				 "ERROR 1 @11: function substring has no parameter \"strng\"");
+	CHECK_STR_EQ(ev("substring(string: \"a\", 1)"), "ERROR 1 @24: positional argument after named arguments");
+	CHECK_STR_EQ(ev("substring(length: 1, string: \"ab\")"), "ERROR 1 @1: missing argument 2 of function substring");
+}
