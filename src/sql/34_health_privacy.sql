@@ -143,13 +143,13 @@ GRANT EXECUTE ON FUNCTION crm.register_identifier(bigint, text, text, boolean) T
 COMMENT ON FUNCTION crm.register_identifier(bigint, text, text, boolean) IS 'Stores a customer''s phone or national ID as a keyed pseudonym (and, only if keep_for_reidentification, the value in crm.identity_vault). Returns the pseudonym. For crm_manager.';
 
 CREATE FUNCTION crm.find_customer(kind text, value text) RETURNS bigint
-    LANGUAGE sql STABLE
+    LANGUAGE sql VOLATILE
 BEGIN ATOMIC
     SELECT i.customer_id FROM crm.customer_identifier i
      WHERE i.kind OPERATOR(pg_catalog.=) find_customer.kind
        AND i.pseudonym OPERATOR(pg_catalog.=) crm.pseudonym(find_customer.kind, find_customer.value);
 END;
-COMMENT ON FUNCTION crm.find_customer(text, text) IS 'The customer with this phone number or national ID (compared by pseudonym), or NULL.';
+COMMENT ON FUNCTION crm.find_customer(text, text) IS 'The customer with this phone number or national ID (compared by pseudonym), or NULL. Volatile: the first pseudonym of a tenant creates its key.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Access log: append-only, even for the table owner (triggers), readable by crm_admin (auditors).
