@@ -101,6 +101,10 @@ RESET ROLE;
 
 SET ROLE cda_pharmacist;
 SELECT crm.import_cda(:li, :'cn_htn', :store) AS loaded;
+-- the same document again (its ClinicalDocument/id) is refused
+SELECT crm.import_cda(:li, :'cn_htn', :store) AS loaded;
+SELECT document_id, document_kind, document_date, customer_id = :li AS for_li, store_id = :store AS at_store,
+       lines, imported_by FROM crm.cda_import;
 RESET ROLE;
 SELECT c.member_no, s.code AS store, d.drug_code, d.code_system, d.atc_code, d.drug_name, d.quantity,
        d.days_supply, d.dispensed_at AT TIME ZONE 'Asia/Shanghai' AS dispensed_cst, d.source

@@ -69,7 +69,8 @@ typedef struct CdaItem
 typedef struct CdaResult
 {
 	CrmArena	arena;				/* every string of every item */
-	const char *document_kind;		/* WS/T 500 | CDA-CH-EMED | C-CDA | CDA */
+	const char *document_kind;		/* WS/T 500 | CDA-CH-EMED | C-CDA | CDA | CDA fragment */
+	const char *document_id;		/* ClinicalDocument/id as root^extension, or NULL */
 	int32_t		document_date;
 	CdaItem    *items;
 	int			nitems;

@@ -292,7 +292,14 @@ cda_extract_tree(CdaWalk *w)
 	const xmlNode *days;
 	const xmlNode *et = cx_child(w->root, "effectiveTime");
 
+	const xmlNode *id = cx_child(w->root, "id");
+	const char *id_root = cx_attr(id, "root");
+	const char *id_ext = cx_attr(id, "extension");
+
 	w->res->document_kind = document_kind(w->root);
+	if (cx_is(w->root, "ClinicalDocument") && id_root != NULL && id_root[0] != '\0' && !cx_null(id))
+		w->res->document_id = (id_ext != NULL && id_ext[0] != '\0') ?
+			cx_printf(w, "%s^%s", id_root, id_ext) : cx_dup(w, id_root);
 	w->res->document_date = cda_date_from_ts(cx_attr(et, "value"));
 	days = cx_find_observation(w->root, CODE_WST500_DAYS, true, 0);
 	if (days != NULL)

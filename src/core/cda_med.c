@@ -391,25 +391,33 @@ fmt_num(CdaWalk *w, double v)
 	return cx_printf(w, "%.6g", v);
 }
 
+/* Why the supply rule cannot apply, or NULL when it can. */
+static const char *
+supply_obstacle(CdaWalk *w, const MedWork *mw)
+{
+	if (mw->total <= 0)
+		return "no supply quantity";
+	if (mw->daily <= 0)
+		return mw->daily_why ? mw->daily_why : "no dose";
+	if (!units_match(mw->total_unit, mw->dose_unit))
+		return cx_printf(w, "supply in %s but dose in %s",
+						 mw->total_unit ? mw->total_unit : "units",
+						 mw->dose_unit ? mw->dose_unit : "units");
+	if (floor(mw->total / mw->daily + 1e-9) > MAX_DAYS_SUPPLY)
+		return "supply lasts implausibly long";
+	return NULL;
+}
+
 static bool
 supply_days(CdaWalk *w, CdaItem *it, MedWork *mw, const char **why)
 {
 	double		days;
 
-	if (mw->total <= 0)
-		return *why = "no supply quantity", false;
-	if (mw->daily <= 0)
-		return *why = mw->daily_why ? mw->daily_why : "no dose", false;
-	if (!units_match(mw->total_unit, mw->dose_unit))
-		return *why = cx_printf(w, "supply in %s but dose in %s",
-								mw->total_unit ? mw->total_unit : "units",
-								mw->dose_unit ? mw->dose_unit : "units"), false;
+	*why = supply_obstacle(w, mw);
+	if (*why != NULL)
+		return false;
 	days = floor(mw->total / mw->daily + 1e-9);
-	if (days < 1)
-		days = 1;
-	if (days > MAX_DAYS_SUPPLY)
-		return *why = "supply lasts implausibly long", false;
-	it->days_supply = (int32_t) days;
+	it->days_supply = days < 1 ? 1 : (int32_t) days;
 	it->days_source = CDA_DS_SUPPLY;
 	it->days_note = cx_printf(w, "%s%s%s / %s per day", fmt_num(w, mw->total),
 							  mw->total_how ? " = " : "", mw->total_how ? mw->total_how : "",

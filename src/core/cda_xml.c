@@ -296,13 +296,19 @@ cx_dup(CdaWalk *w, const char *s)
 const char *
 cx_printf(CdaWalk *w, const char *fmt,...)
 {
-	char		buf[CRM_MSG_LEN];
 	va_list		ap;
+	int			n;
+	char	   *out;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	return cx_dup(w, buf);
+	out = crm_arena_alloc(&w->res->arena, (size_t) (n < 0 ? 0 : n) + 1);
+	out[0] = '\0';
+	va_start(ap, fmt);
+	vsnprintf(out, (size_t) (n < 0 ? 0 : n) + 1, fmt, ap);
+	va_end(ap);
+	return out;
 }
 
 /* Text content with blanks collapsed, or NULL when empty. */

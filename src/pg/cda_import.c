@@ -184,6 +184,55 @@ insert_line(SPIPlanPtr plan, int64 tenant, int64 customer, Datum store, bool sto
 		elog(ERROR, "SPI_execute_plan failed");
 }
 
+/*
+ * Records the import first, so that a second import of the same document id waits here for the
+ * first transaction and then finds the conflict: each document is loaded once per tenant.
+ */
+static void
+record_import(int64 tenant, int64 customer, Datum store, bool store_null, const CdaResult *res,
+			  int lines, const char *caller)
+{
+	Oid			types[8] = {INT8OID, TEXTOID, TEXTOID, DATEOID, INT8OID, INT8OID, INT4OID, NAMEOID};
+	Datum		v[8];
+	char		n[9] = "        ";
+	int			rc;
+
+	v[0] = Int64GetDatum(tenant);
+	v[1] = opt_text(res->document_id, &n[1]);
+	v[2] = crm_cda_text(res->document_kind);
+	v[3] = DateADTGetDatum(res->document_date);
+	n[3] = res->document_date == CDA_NO_DATE ? 'n' : ' ';
+	v[4] = Int64GetDatum(customer);
+	v[5] = store;
+	n[5] = store_null ? 'n' : ' ';
+	v[6] = Int32GetDatum(lines);
+	v[7] = DirectFunctionCall1(namein, CStringGetDatum(caller));
+	rc = SPI_execute_with_args("INSERT INTO crm.cda_import (tenant_id, document_id, document_kind, "
+							   "document_date, customer_id, store_id, lines, imported_by) "
+							   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+							   "ON CONFLICT (tenant_id, document_id) DO NOTHING",
+							   8, types, v, n, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("clinical document \"%s\" was already imported",
+						pg_any_to_server(res->document_id, strlen(res->document_id), PG_UTF8)),
+				 errdetail("crm.cda_import records it; nothing was imported again."),
+				 errhint("Each document is loaded once; a corrected document carries a new ClinicalDocument/id.")));
+}
+
+static int
+count_lines(const CdaResult *res)
+{
+	int			c = 0;
+
+	for (int i = 0; i < res->nitems; i++)
+		c += res->items[i].kind == CDA_MEDICATION;
+	return c;
+}
+
 static int
 import_lines(int64 tenant, int64 customer, Datum store, bool store_null, const CdaResult *res)
 {
@@ -217,6 +266,7 @@ crm_import_cda(PG_FUNCTION_ARGS)
 	Oid			save_user;
 	int			save_sec;
 	int			count;
+	char	   *caller;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -230,12 +280,15 @@ crm_import_cda(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	tenant = crm_current_tenant();	/* as the caller: membership is checked */
 	GetUserIdAndSecContext(&save_user, &save_sec);
+	caller = GetUserNameFromId(save_user, false);
 	SetUserIdAndSecContext(dispense_owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
 	check_exists("SELECT 1 FROM crm.customer WHERE tenant_id OPERATOR(pg_catalog.=) $1 "
 				 "AND customer_id OPERATOR(pg_catalog.=) $2", tenant, customer, "customer");
 	if (!store_null)
 		check_exists("SELECT 1 FROM crm.store WHERE tenant_id OPERATOR(pg_catalog.=) $1 "
 					 "AND store_id OPERATOR(pg_catalog.=) $2", tenant, PG_GETARG_INT64(2), "store");
+	record_import(tenant, customer, store_null ? (Datum) 0 : PG_GETARG_DATUM(2), store_null, &res,
+				  count_lines(&res), caller);
 	count = import_lines(tenant, customer, store_null ? (Datum) 0 : PG_GETARG_DATUM(2), store_null, &res);
 	SetUserIdAndSecContext(save_user, save_sec);
 	SPI_finish();
