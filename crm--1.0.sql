@@ -601,7 +601,7 @@ BEGIN
             END IF;
             NEW.atc_code := NEW.drug_code;
         ELSE
-            SELECT m.atc_code, pg_catalog.coalesce(NEW.drug_name, m.drug_name)
+            SELECT m.atc_code, COALESCE(NEW.drug_name, m.drug_name)
               INTO NEW.atc_code, NEW.drug_name
               FROM crm.drug_code_map m
              WHERE m.tenant_id = NEW.tenant_id AND m.code_system = NEW.code_system
@@ -748,3 +748,1032 @@ REVOKE ALL ON FUNCTION crm.import_cda(bigint, xml, bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION crm.import_cda(bigint, xml, bigint) TO crm_health_reader, crm_admin;
 REVOKE ALL ON FUNCTION crm.cda_extract(xml) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION crm.cda_extract(xml) TO crm_health_reader, crm_admin;
+
+-- ---------------------------------------------------------------------------------------------
+-- 32_health_profile.sql: adherence (crm.pdc) and the per-customer health profile, kept current by a
+-- C trigger on crm.dispense and rebuilt in chunks by crm.refresh_health_profiles(). See docs/health.md.
+-- ---------------------------------------------------------------------------------------------
+
+ALTER TABLE crm.dispense ADD CONSTRAINT dispense_dispensed_at_finite CHECK (pg_catalog.isfinite(dispensed_at));
+
+CREATE FUNCTION crm.pdc(fill_dates date[], days_supply integer[], drugs text[], period_start date, period_end date)
+    RETURNS numeric
+    AS 'MODULE_PATHNAME', 'crm_pdc'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm.pdc(date[], integer[], text[], date, date) IS 'Proportion of days covered (Pharmacy Quality Alliance) of [period_start, period_end] by the fills (one array element per fill): same-drug early refills shift forward, different drugs overlap (shared days count once), supply beyond period_end is cut, fills before period_start count with what reaches into the period. Returns 0..1 rounded to 4 decimals.';
+
+CREATE FUNCTION crm.health_today() RETURNS date
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN COALESCE(
+        NULLIF(pg_catalog.current_setting('crm_health.as_of', true), '')::date,
+        (pg_catalog.now() AT TIME ZONE 'Asia/Shanghai')::date);
+COMMENT ON FUNCTION crm.health_today() IS 'The day profiles are computed for: setting crm_health.as_of if set (for replays and tests), else today in China Standard Time.';
+
+CREATE TYPE crm.health_summary AS (
+    conditions         text[],
+    condition_detail   jsonb,
+    chronic_count      integer,
+    non_adherent_count integer,
+    max_days_overdue   integer,
+    min_pdc_365        numeric,
+    lines              integer,
+    first_purchase     date,
+    last_purchase      date,
+    recency_days       integer,
+    visits_90d         integer,
+    visits_365d        integer,
+    spend_365          numeric,
+    avg_basket_365     numeric,
+    promo_share        numeric,
+    preferred_store_id bigint,
+    store_count_365    integer,
+    preferred_channel  text
+);
+COMMENT ON TYPE crm.health_summary IS 'What crm.health_summary_agg computes from one customer''s dispensing lines; the columns of crm.health_profile that depend on that customer alone.';
+
+CREATE FUNCTION crm.health_agg_trans(internal, bigint, date, timestamptz, text, integer, numeric, boolean, bigint, text)
+    RETURNS internal
+    AS 'MODULE_PATHNAME', 'crm_health_agg_trans'
+    LANGUAGE C PARALLEL SAFE;
+COMMENT ON FUNCTION crm.health_agg_trans(internal, bigint, date, timestamptz, text, integer, numeric, boolean, bigint, text) IS 'Transition function of crm.health_summary_agg.';
+CREATE FUNCTION crm.health_agg_final(internal, bigint, date, timestamptz, text, integer, numeric, boolean, bigint, text)
+    RETURNS crm.health_summary
+    AS 'MODULE_PATHNAME', 'crm_health_agg_final'
+    LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION crm.health_agg_final(internal, bigint, date, timestamptz, text, integer, numeric, boolean, bigint, text) IS 'Final function of crm.health_summary_agg: computes the profile (reads the tenant''s ATC condition map).';
+
+CREATE AGGREGATE crm.health_summary_agg(tenant_id bigint, as_of date, dispensed_at timestamptz, atc_code text,
+                                         days_supply integer, price numeric, promo boolean, store_id bigint,
+                                         channel text) (
+    SFUNC = crm.health_agg_trans,
+    STYPE = internal,
+    FINALFUNC = crm.health_agg_final,
+    FINALFUNC_EXTRA,
+    FINALFUNC_MODIFY = READ_WRITE
+);
+COMMENT ON AGGREGATE crm.health_summary_agg(bigint, date, timestamptz, text, integer, numeric, boolean, bigint, text) IS 'One customer''s health summary as of a day from its dispensing lines (GROUP BY customer): conditions with PDC 90/180/365, refill gaps and persistence; visits, spend, promo share, preferred store and channel.';
+
+CREATE TABLE crm.health_profile (
+    tenant_id          bigint       NOT NULL DEFAULT crm.current_tenant(),
+    customer_id        bigint       NOT NULL,
+    as_of              date         NOT NULL,
+    conditions         text[]       NOT NULL DEFAULT '{}',
+    condition_detail   jsonb        NOT NULL DEFAULT '{}',
+    chronic_count      integer      NOT NULL DEFAULT 0,
+    non_adherent_count integer      NOT NULL DEFAULT 0,
+    max_days_overdue   integer,
+    min_pdc_365        numeric(5,4),
+    lines              integer      NOT NULL DEFAULT 0,
+    first_purchase     date,
+    last_purchase      date,
+    recency_days       integer,
+    visits_90d         integer      NOT NULL DEFAULT 0,
+    visits_365d        integer      NOT NULL DEFAULT 0,
+    visit_frequency    numeric(6,2),
+    spend_365          numeric(12,2) NOT NULL DEFAULT 0,
+    spend_tier         text         NOT NULL DEFAULT 'none' CHECK (spend_tier IN ('none', 'low', 'mid', 'high', 'top')),
+    avg_basket_365     numeric(12,2),
+    promo_share        numeric(4,3),
+    price_sensitivity  text         CHECK (price_sensitivity IN ('low', 'medium', 'high')),
+    preferred_store_id bigint,
+    store_count_365    integer      NOT NULL DEFAULT 0,
+    preferred_channel  text,
+    updated_at         timestamptz  NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    PRIMARY KEY (tenant_id, customer_id),
+    FOREIGN KEY (tenant_id, customer_id) REFERENCES crm.customer (tenant_id, customer_id) ON DELETE CASCADE
+);
+COMMENT ON TABLE crm.health_profile IS 'Health profile per customer (健康画像), from dispensing lines: health data, readable only by crm_health_reader. Kept current by trigger dispense_profile_* (only the customers a statement touched) and rebuilt by crm.refresh_health_profiles(). crm.health_profile_full adds household conditions and loyalty points. Dimensions: docs/health.md.';
+COMMENT ON COLUMN crm.health_profile.as_of IS 'The day the time-dependent dimensions (PDC windows, overdue days, recency) were computed for.';
+COMMENT ON COLUMN crm.health_profile.conditions IS 'Chronic condition classes inferred from fills (ATC → condition, crm.atc_condition): fills on at least two dates, or one fill of 28 days or more.';
+COMMENT ON COLUMN crm.health_profile.condition_detail IS 'Per condition: fills, drugs, first_fill, last_fill, next_refill (expected), days_overdue (refill gap), pdc_90, pdc_180, pdc_365, threshold, measurable, adherent, persistent, persistence_days.';
+COMMENT ON COLUMN crm.health_profile.chronic_count IS 'Number of conditions.';
+COMMENT ON COLUMN crm.health_profile.non_adherent_count IS 'Conditions with a measurable PDC over 365 days below their threshold (80%, 90% for antiretrovirals).';
+COMMENT ON COLUMN crm.health_profile.max_days_overdue IS 'Largest refill gap over the conditions: days since the expected refill date.';
+COMMENT ON COLUMN crm.health_profile.min_pdc_365 IS 'Lowest 365-day PDC over the conditions (0..1).';
+COMMENT ON COLUMN crm.health_profile.lines IS 'Dispensing lines up to as_of.';
+COMMENT ON COLUMN crm.health_profile.recency_days IS 'Days since the last purchase.';
+COMMENT ON COLUMN crm.health_profile.visits_90d IS 'Purchase days in the last 90 days.';
+COMMENT ON COLUMN crm.health_profile.visits_365d IS 'Purchase days in the last 365 days.';
+COMMENT ON COLUMN crm.health_profile.visit_frequency IS 'Purchase days per month over the last 365 days.';
+COMMENT ON COLUMN crm.health_profile.spend_365 IS 'Amount paid in the last 365 days (yuan).';
+COMMENT ON COLUMN crm.health_profile.spend_tier IS 'none | low | mid | high | top: spend_365 against the tenant''s thresholds (crm.tenant.settings health_spend_tiers, default [500, 2000, 8000] yuan).';
+COMMENT ON COLUMN crm.health_profile.avg_basket_365 IS 'Average spend per purchase day in the last 365 days.';
+COMMENT ON COLUMN crm.health_profile.promo_share IS 'Share of lines bought on promotion in the last 365 days (0..1).';
+COMMENT ON COLUMN crm.health_profile.price_sensitivity IS 'low | medium | high: promo_share below 0.2, below 0.5, or higher.';
+COMMENT ON COLUMN crm.health_profile.preferred_store_id IS 'Store with most lines in the last 365 days (ties: most recent).';
+COMMENT ON COLUMN crm.health_profile.store_count_365 IS 'Distinct stores bought at in the last 365 days.';
+COMMENT ON COLUMN crm.health_profile.preferred_channel IS 'Channel with most lines in the last 365 days (ties: most recent).';
+CREATE INDEX health_profile_conditions_idx ON crm.health_profile USING gin (conditions);
+SELECT crm.setup_tenant_table('crm.health_profile');
+
+CREATE FUNCTION crm.health_spend_tier(tenant bigint, spend numeric) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT CASE WHEN spend IS NULL OR spend OPERATOR(pg_catalog.<=) 0 THEN 'none'
+                WHEN spend OPERATOR(pg_catalog.<) COALESCE((t.settings OPERATOR(pg_catalog.->) 'health_spend_tiers' OPERATOR(pg_catalog.->>) 0)::numeric, 500) THEN 'low'
+                WHEN spend OPERATOR(pg_catalog.<) COALESCE((t.settings OPERATOR(pg_catalog.->) 'health_spend_tiers' OPERATOR(pg_catalog.->>) 1)::numeric, 2000) THEN 'mid'
+                WHEN spend OPERATOR(pg_catalog.<) COALESCE((t.settings OPERATOR(pg_catalog.->) 'health_spend_tiers' OPERATOR(pg_catalog.->>) 2)::numeric, 8000) THEN 'high'
+                ELSE 'top' END
+      FROM (SELECT (SELECT x.settings FROM crm.tenant x WHERE x.tenant_id OPERATOR(pg_catalog.=) tenant) AS settings) t;
+END;
+COMMENT ON FUNCTION crm.health_spend_tier(bigint, numeric) IS 'Spend tier of a 365-day spend: none, low, mid, high or top against the tenant setting health_spend_tiers (three ascending yuan thresholds, default [500, 2000, 8000]).';
+
+-- Writes the profiles of one tenant's customers [lo, hi] (or just those in ids) from their lines.
+-- Internal: called by the trigger and the chunked refresh, as the extension owner.
+CREATE FUNCTION crm.health_profile_write(tenant bigint, lo bigint, hi bigint, ids bigint[]) RETURNS integer
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    day date := crm.health_today();
+    written integer;
+BEGIN
+    INSERT INTO crm.health_profile AS p (tenant_id, customer_id, as_of, conditions, condition_detail,
+           chronic_count, non_adherent_count, max_days_overdue, min_pdc_365, lines, first_purchase,
+           last_purchase, recency_days, visits_90d, visits_365d, visit_frequency, spend_365, spend_tier,
+           avg_basket_365, promo_share, price_sensitivity, preferred_store_id, store_count_365,
+           preferred_channel, updated_at)
+    SELECT s.tenant_id, s.customer_id, day, (s.x).conditions, (s.x).condition_detail, (s.x).chronic_count,
+           (s.x).non_adherent_count, (s.x).max_days_overdue, (s.x).min_pdc_365, (s.x).lines,
+           (s.x).first_purchase, (s.x).last_purchase, (s.x).recency_days, (s.x).visits_90d,
+           (s.x).visits_365d, round((s.x).visits_365d / 12.0, 2), (s.x).spend_365,
+           crm.health_spend_tier(s.tenant_id, (s.x).spend_365), (s.x).avg_basket_365, (s.x).promo_share,
+           CASE WHEN (s.x).promo_share IS NULL THEN NULL WHEN (s.x).promo_share >= 0.5 THEN 'high'
+                WHEN (s.x).promo_share >= 0.2 THEN 'medium' ELSE 'low' END,
+           (s.x).preferred_store_id, (s.x).store_count_365, (s.x).preferred_channel, clock_timestamp()
+      FROM (SELECT d.tenant_id, d.customer_id,
+                   crm.health_summary_agg(d.tenant_id, day, d.dispensed_at, d.atc_code, d.days_supply,
+                                          d.price, d.promo, d.store_id, d.channel) AS x
+              FROM crm.dispense d
+             WHERE d.tenant_id = tenant AND d.customer_id BETWEEN lo AND hi
+               AND (ids IS NULL OR d.customer_id = ANY (ids))
+             GROUP BY d.tenant_id, d.customer_id) s
+    ON CONFLICT (tenant_id, customer_id) DO UPDATE
+       SET as_of = EXCLUDED.as_of, conditions = EXCLUDED.conditions,
+           condition_detail = EXCLUDED.condition_detail, chronic_count = EXCLUDED.chronic_count,
+           non_adherent_count = EXCLUDED.non_adherent_count, max_days_overdue = EXCLUDED.max_days_overdue,
+           min_pdc_365 = EXCLUDED.min_pdc_365, lines = EXCLUDED.lines,
+           first_purchase = EXCLUDED.first_purchase, last_purchase = EXCLUDED.last_purchase,
+           recency_days = EXCLUDED.recency_days, visits_90d = EXCLUDED.visits_90d,
+           visits_365d = EXCLUDED.visits_365d, visit_frequency = EXCLUDED.visit_frequency,
+           spend_365 = EXCLUDED.spend_365, spend_tier = EXCLUDED.spend_tier,
+           avg_basket_365 = EXCLUDED.avg_basket_365, promo_share = EXCLUDED.promo_share,
+           price_sensitivity = EXCLUDED.price_sensitivity, preferred_store_id = EXCLUDED.preferred_store_id,
+           store_count_365 = EXCLUDED.store_count_365, preferred_channel = EXCLUDED.preferred_channel,
+           updated_at = EXCLUDED.updated_at;
+    GET DIAGNOSTICS written = ROW_COUNT;
+    -- customers whose last line was deleted have no profile any more
+    DELETE FROM crm.health_profile p
+     WHERE p.tenant_id = tenant AND p.customer_id BETWEEN lo AND hi
+       AND (ids IS NULL OR p.customer_id = ANY (ids))
+       AND NOT EXISTS (SELECT 1 FROM crm.dispense d
+                        WHERE d.tenant_id = tenant AND d.customer_id = p.customer_id);
+    RETURN written;
+END
+$$;
+REVOKE ALL ON FUNCTION crm.health_profile_write(bigint, bigint, bigint, bigint[]) FROM PUBLIC;
+COMMENT ON FUNCTION crm.health_profile_write(bigint, bigint, bigint, bigint[]) IS 'Internal: recomputes the profiles of a tenant''s customers in [lo, hi] (only those in ids, unless ids is NULL) with crm.health_summary_agg; removes profiles without lines. Returns the profiles written.';
+
+-- Advisory lock keys: one per customer (writers of one customer serialize) and one per chunk of
+-- 4096 customer ids (the chunked refresh takes it exclusively, the trigger shares it).
+CREATE FUNCTION crm.health_lock_key(tenant bigint) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN (1213484116::bigint OPERATOR(pg_catalog.#) tenant OPERATOR(pg_catalog.%) 2147483647)::integer;
+COMMENT ON FUNCTION crm.health_lock_key(bigint) IS 'Internal: first half of the advisory lock keys of health profile refreshes for a tenant.';
+
+-- Internal: what the trigger runs (as the extension owner) for the customers of one tenant that a
+-- statement on crm.dispense touched.
+CREATE FUNCTION crm.health_profile_sync(tenant bigint, customers bigint[]) RETURNS integer
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c bigint;
+    chunk bigint := -1;
+    k integer := crm.health_lock_key(tenant);
+    written integer;
+BEGIN
+    FOREACH c IN ARRAY customers LOOP          -- sorted: locks are always taken in the same order
+        IF c >> 12 <> chunk THEN
+            chunk := c >> 12;
+            PERFORM pg_advisory_xact_lock_shared(k # 1, (chunk % 2147483647)::integer);
+        END IF;
+        PERFORM pg_advisory_xact_lock(k, (c % 2147483647)::integer);
+    END LOOP;
+    written := crm.health_profile_write(tenant, customers[1], customers[array_length(customers, 1)], customers);
+    PERFORM crm.health_rules_after_profile(tenant, customers, NULL, NULL);
+    RETURN written;
+END
+$$;
+REVOKE ALL ON FUNCTION crm.health_profile_sync(bigint, bigint[]) FROM PUBLIC;
+COMMENT ON FUNCTION crm.health_profile_sync(bigint, bigint[]) IS 'Internal (trigger): locks the customers (sorted) and refreshes their profiles, then re-evaluates their tags.';
+
+CREATE FUNCTION crm.health_dispense_sync() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'crm_health_dispense_sync'
+    LANGUAGE C;
+COMMENT ON FUNCTION crm.health_dispense_sync() IS 'Statement trigger on crm.dispense: refreshes the profiles of exactly the customers whose lines the statement inserted, changed or deleted (as the table owner).';
+CREATE TRIGGER dispense_profile_insert AFTER INSERT ON crm.dispense
+    REFERENCING NEW TABLE AS new_lines FOR EACH STATEMENT EXECUTE FUNCTION crm.health_dispense_sync();
+CREATE TRIGGER dispense_profile_update AFTER UPDATE ON crm.dispense
+    REFERENCING OLD TABLE AS old_lines NEW TABLE AS new_lines FOR EACH STATEMENT EXECUTE FUNCTION crm.health_dispense_sync();
+CREATE TRIGGER dispense_profile_delete AFTER DELETE ON crm.dispense
+    REFERENCING OLD TABLE AS old_lines FOR EACH STATEMENT EXECUTE FUNCTION crm.health_dispense_sync();
+
+-- The chunked rebuild. The chunk function runs as the extension owner (crm_admin may rebuild
+-- profiles without reading health data); crm.caller_tenant() checks the caller's tenant first.
+CREATE FUNCTION crm.refresh_health_profile_chunk(chunk bigint) RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t bigint := crm.caller_tenant();
+    written integer;
+BEGIN
+    IF chunk IS NULL OR chunk < 0 THEN
+        RAISE EXCEPTION 'chunk must be a non-negative number, got %', chunk
+            USING ERRCODE = '22023', HINT = 'Chunk n holds customer ids n*4096 .. n*4096+4095.';
+    END IF;
+    PERFORM pg_advisory_xact_lock(crm.health_lock_key(t) # 1, (chunk % 2147483647)::integer);
+    written := crm.health_profile_write(t, chunk << 12, (chunk << 12) + 4095, NULL);
+    PERFORM crm.health_rules_after_profile(t, NULL, chunk << 12, (chunk << 12) + 4095);
+    RETURN written;
+END
+$$;
+REVOKE ALL ON FUNCTION crm.refresh_health_profile_chunk(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION crm.refresh_health_profile_chunk(bigint) TO crm_admin;
+COMMENT ON FUNCTION crm.refresh_health_profile_chunk(bigint) IS 'Rebuilds the profiles (and re-evaluates the tags) of the current tenant''s customers with ids chunk*4096 .. chunk*4096+4095 in one transaction; waits for (and holds off) concurrent dispensing writes of that chunk only. Returns the profiles written. For crm_admin.';
+
+-- A procedure that commits cannot carry SET search_path; every name in it is qualified instead.
+CREATE PROCEDURE crm.refresh_health_profiles(max_chunks integer DEFAULT NULL)
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    first_chunk bigint;
+    last_chunk bigint;
+    total bigint := 0;
+    n integer := 0;
+BEGIN
+    SELECT pg_catalog.min(c.customer_id) OPERATOR(pg_catalog.>>) 12,
+           pg_catalog.max(c.customer_id) OPERATOR(pg_catalog.>>) 12
+      INTO first_chunk, last_chunk
+      FROM crm.customer c;
+    FOR c IN first_chunk .. COALESCE(last_chunk, -1) LOOP
+        total := total OPERATOR(pg_catalog.+) crm.refresh_health_profile_chunk(c);
+        n := n OPERATOR(pg_catalog.+) 1;
+        COMMIT;
+        EXIT WHEN max_chunks IS NOT NULL AND n OPERATOR(pg_catalog.>=) max_chunks;
+    END LOOP;
+    RAISE NOTICE 'refreshed % health profiles in % chunks', total, n;
+END
+$$;
+REVOKE ALL ON PROCEDURE crm.refresh_health_profiles(integer) FROM PUBLIC;
+GRANT EXECUTE ON PROCEDURE crm.refresh_health_profiles(integer) TO crm_admin;
+COMMENT ON PROCEDURE crm.refresh_health_profiles(integer) IS 'Rebuilds every health profile of the current tenant, one chunk of 4096 customer ids per transaction (CALL it outside a transaction block; inside one, use crm.refresh_health_profile_chunk): locks are short, and several sessions may run it at once (chunks serialize on advisory locks). Run nightly (pg_cron) so that time-dependent dimensions stay current. For crm_admin.';
+
+GRANT SELECT ON crm.health_profile TO crm_health_reader;
+GRANT EXECUTE ON FUNCTION crm.pdc(date[], integer[], text[], date, date) TO PUBLIC;
+
+-- ---------------------------------------------------------------------------------------------
+-- 33_health_rules.sql: tags and care actions from decision tables over the health profile.
+-- The rules themselves are DMN decision tables evaluated by crm.decide(model, decision, inputs)
+-- (authored in SQL or imported as DMN XML); crm.health_rule_set says which decisions produce tags
+-- and which produce care actions, and under which consent purpose. Adding a tag is adding a rule
+-- to a decision table: no code. See docs/health.md.
+-- ---------------------------------------------------------------------------------------------
+
+CREATE VIEW crm.health_profile_full AS
+SELECT p.*,
+       COALESCE((SELECT pg_catalog.array_agg(DISTINCT c ORDER BY c)
+                              FROM crm.household_member m
+                              JOIN crm.health_profile q ON q.tenant_id OPERATOR(pg_catalog.=) m.tenant_id
+                                                       AND q.customer_id OPERATOR(pg_catalog.=) m.member_id,
+                                   LATERAL pg_catalog.unnest(q.conditions) c
+                             WHERE m.tenant_id OPERATOR(pg_catalog.=) p.tenant_id
+                               AND m.customer_id OPERATOR(pg_catalog.=) p.customer_id), '{}') AS household_conditions,
+       (SELECT pg_catalog.count(*) FROM crm.household_member m
+         WHERE m.tenant_id OPERATOR(pg_catalog.=) p.tenant_id
+           AND m.customer_id OPERATOR(pg_catalog.=) p.customer_id)::integer AS household_size,
+       (SELECT COALESCE(pg_catalog.sum(e.points), 0) FROM crm.loyalty_event e
+         WHERE e.tenant_id OPERATOR(pg_catalog.=) p.tenant_id
+           AND e.customer_id OPERATOR(pg_catalog.=) p.customer_id)::bigint AS loyalty_points
+  FROM crm.health_profile p;
+ALTER VIEW crm.health_profile_full SET (security_invoker = true);
+COMMENT ON VIEW crm.health_profile_full IS 'crm.health_profile plus the dimensions that depend on other rows, computed when read: household_conditions (conditions of the customer''s family members), household_size, loyalty_points (balance). Health data: crm_health_reader.';
+
+CREATE TABLE crm.health_rule_set (
+    tenant_id   bigint      NOT NULL DEFAULT crm.current_tenant(),
+    rule_set_id bigint      GENERATED ALWAYS AS IDENTITY,
+    kind        text        NOT NULL CHECK (kind IN ('tag', 'care')),
+    model       text        NOT NULL,
+    decision    text        NOT NULL,
+    purpose     text        NOT NULL
+                CHECK (purpose IN ('health_tagging', 'care_outreach', 'marketing')),
+    enabled     boolean     NOT NULL DEFAULT true,
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (tenant_id, rule_set_id),
+    UNIQUE (tenant_id, kind, model, decision)
+);
+COMMENT ON TABLE crm.health_rule_set IS 'Which decisions (crm.decide(model, decision, profile)) produce customer tags (kind tag) or care actions (kind care), and the consent purpose they need. The decisions are COLLECT decision tables; see docs/health.md for their outputs.';
+COMMENT ON COLUMN crm.health_rule_set.kind IS 'tag: outputs tag (text) | care: outputs action, target, period (and optionally note).';
+COMMENT ON COLUMN crm.health_rule_set.purpose IS 'Consent purpose needed: health_tagging, care_outreach or marketing (coupons). Customers without a current consent for it get no tags / actions from this rule set.';
+
+CREATE TABLE crm.customer_tag (
+    tenant_id    bigint      NOT NULL DEFAULT crm.current_tenant(),
+    customer_id  bigint      NOT NULL,
+    tag          text        NOT NULL CHECK (tag ~ '^[a-z][a-z0-9_]*$'),
+    rule_set_id  bigint      NOT NULL,
+    rule         text        NOT NULL,
+    since        timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    evaluated_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    PRIMARY KEY (tenant_id, customer_id, tag),
+    FOREIGN KEY (tenant_id, customer_id) REFERENCES crm.customer (tenant_id, customer_id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, rule_set_id) REFERENCES crm.health_rule_set (tenant_id, rule_set_id) ON DELETE CASCADE
+);
+COMMENT ON TABLE crm.customer_tag IS 'Tags of customers derived from their health profile by decision tables (e.g. hypertension_refill_gap_90d, diabetic_household, high_value_dtp). Health data: crm_health_reader. Re-evaluated whenever the profile changes; a tag no rule produces any more is removed.';
+COMMENT ON COLUMN crm.customer_tag.rule IS 'The rule that produced the tag: model/decision#rule position, with the rule''s annotation.';
+COMMENT ON COLUMN crm.customer_tag.since IS 'When the customer first got the tag (kept while rules keep producing it).';
+COMMENT ON COLUMN crm.customer_tag.evaluated_at IS 'When the rules last confirmed the tag.';
+CREATE INDEX customer_tag_tag_idx ON crm.customer_tag (tenant_id, tag);
+
+CREATE TABLE crm.care_task (
+    tenant_id           bigint      NOT NULL DEFAULT crm.current_tenant(),
+    care_task_id        bigint      GENERATED ALWAYS AS IDENTITY,
+    customer_id         bigint      NOT NULL,
+    subject_customer_id bigint      NOT NULL,
+    action              text        NOT NULL
+                        CHECK (action IN ('clinic_invite', 'coupon', 'pharmacist_call', 'refill_reminder',
+                                          'home_visit', 'health_education')),
+    period_start        date        NOT NULL,
+    relation            text        NOT NULL DEFAULT 'self',
+    purpose             text        NOT NULL,
+    rule_set_id         bigint      NOT NULL,
+    rule                text        NOT NULL,
+    note                text,
+    status              text        NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done', 'cancelled')),
+    store_id            bigint,
+    created_at          timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    closed_at           timestamptz,
+    PRIMARY KEY (tenant_id, care_task_id),
+    UNIQUE (tenant_id, customer_id, action, period_start),
+    FOREIGN KEY (tenant_id, customer_id) REFERENCES crm.customer (tenant_id, customer_id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, subject_customer_id) REFERENCES crm.customer (tenant_id, customer_id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, rule_set_id) REFERENCES crm.health_rule_set (tenant_id, rule_set_id),
+    FOREIGN KEY (tenant_id, store_id) REFERENCES crm.store (tenant_id, store_id)
+);
+COMMENT ON TABLE crm.care_task IS 'Care actions (关怀任务) generated by crm.run_care_rules(): one per customer, action and period at most (running the rules again creates nothing new). Each new task is announced in crm.outbox (topic care.task_created). Health data: crm_health_reader.';
+COMMENT ON COLUMN crm.care_task.customer_id IS 'Who receives the action (the customer or a family member).';
+COMMENT ON COLUMN crm.care_task.subject_customer_id IS 'Whose profile triggered the action.';
+COMMENT ON COLUMN crm.care_task.action IS 'clinic_invite | coupon | pharmacist_call | refill_reminder | home_visit | health_education';
+COMMENT ON COLUMN crm.care_task.period_start IS 'First day of the period (week, month or quarter, as the rule says) the action belongs to: the idempotence key with customer and action.';
+COMMENT ON COLUMN crm.care_task.relation IS 'self, or what the recipient is to the subject (spouse, child, ...).';
+COMMENT ON COLUMN crm.care_task.rule IS 'The rule that produced the action: model/decision#rule position, with the rule''s annotation.';
+COMMENT ON COLUMN crm.care_task.store_id IS 'The store that should act: the subject''s preferred store.';
+CREATE INDEX care_task_subject_idx ON crm.care_task (tenant_id, subject_customer_id);
+
+SELECT crm.setup_tenant_table('crm.health_rule_set');
+SELECT crm.setup_tenant_table('crm.customer_tag');
+SELECT crm.setup_tenant_table('crm.care_task');
+
+-- What the decisions see: the full profile as one JSON object (every column of
+-- crm.health_profile_full), plus each condition's detail under the condition's own name, e.g.
+-- hypertension.days_overdue, and as_of.
+CREATE FUNCTION crm.health_decision_inputs(tenant bigint, customer bigint) RETURNS jsonb
+    LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT pg_catalog.to_jsonb(f) OPERATOR(pg_catalog.||) f.condition_detail
+      FROM crm.health_profile_full f
+     WHERE f.tenant_id OPERATOR(pg_catalog.=) tenant AND f.customer_id OPERATOR(pg_catalog.=) customer;
+END;
+COMMENT ON FUNCTION crm.health_decision_inputs(bigint, bigint) IS 'The inputs tag and care decisions get for a customer: every column of crm.health_profile_full, plus each condition''s detail object under its name (hypertension.days_overdue, diabetes.pdc_365, ...). NULL without a profile.';
+
+-- The rule of a decision table that outputs a value in its first output column.
+CREATE FUNCTION crm.health_rule_label(model text, decision text, first_output text) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    label text;
+BEGIN
+    SELECT format('%s/%s#%s', model, decision, r.position) || coalesce(': ' || r.annotation, '')
+      INTO label
+      FROM crm.dmn_rule r
+     WHERE r.decision_id = crm.dmn_decision_id(model, decision)
+       AND btrim(r.output_entries[1]) = to_jsonb(first_output)::text
+     ORDER BY r.position LIMIT 1;
+    RETURN coalesce(label, format('%s/%s', model, decision));
+END
+$$;
+COMMENT ON FUNCTION crm.health_rule_label(text, text, text) IS 'Names the rule behind a tag or care action: model/decision#position and its annotation (the first rule whose first output is that value).';
+
+-- The decision result as rows: accepts a string, an object, or an array of either.
+CREATE FUNCTION crm.health_decision_rows(result jsonb) RETURNS SETOF jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT CASE pg_catalog.jsonb_typeof(e) WHEN 'object' THEN e ELSE pg_catalog.jsonb_build_object('value', e) END
+      FROM pg_catalog.jsonb_array_elements(CASE pg_catalog.jsonb_typeof(result) WHEN 'array' THEN result
+                                                WHEN 'null' THEN '[]'::jsonb
+                                                ELSE pg_catalog.jsonb_build_array(result) END) e
+     WHERE pg_catalog.jsonb_typeof(e) OPERATOR(pg_catalog.<>) 'null';
+END;
+COMMENT ON FUNCTION crm.health_decision_rows(jsonb) IS 'Internal: a crm.decide result (null, a value, an object, or an array of them) as one object per hit; a bare value comes as {"value": ...}.';
+
+CREATE FUNCTION crm.evaluate_health_tags(tenant bigint, customers bigint[]) RETURNS integer
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rs record;
+    c bigint;
+    inputs jsonb;
+    changed integer := 0;
+    n integer;
+    tags text[];
+BEGIN
+    FOR rs IN SELECT * FROM crm.health_rule_set s
+               WHERE s.tenant_id = tenant AND s.kind = 'tag' AND s.enabled ORDER BY s.rule_set_id
+    LOOP
+        FOREACH c IN ARRAY customers LOOP
+            inputs := crm.health_decision_inputs(tenant, c);
+            tags := '{}';
+            IF inputs IS NOT NULL AND crm.has_consent(tenant, c, rs.purpose) THEN
+                SELECT coalesce(array_agg(DISTINCT coalesce(r ->> 'tag', r ->> 'value')), '{}') INTO tags
+                  FROM crm.health_decision_rows(crm.decide(rs.model, rs.decision, inputs)) r
+                 WHERE coalesce(r ->> 'tag', r ->> 'value') IS NOT NULL;
+            END IF;
+            DELETE FROM crm.customer_tag g
+             WHERE g.tenant_id = tenant AND g.customer_id = c AND g.rule_set_id = rs.rule_set_id
+               AND g.tag <> ALL (tags);
+            GET DIAGNOSTICS n = ROW_COUNT;
+            changed := changed + n;
+            INSERT INTO crm.customer_tag AS g (tenant_id, customer_id, tag, rule_set_id, rule)
+            SELECT tenant, c, t, rs.rule_set_id, crm.health_rule_label(rs.model, rs.decision, t)
+              FROM unnest(tags) t
+            ON CONFLICT (tenant_id, customer_id, tag) DO UPDATE
+               SET evaluated_at = clock_timestamp(), rule = EXCLUDED.rule, rule_set_id = EXCLUDED.rule_set_id;
+            GET DIAGNOSTICS n = ROW_COUNT;
+            changed := changed + n;
+        END LOOP;
+    END LOOP;
+    RETURN changed;
+END
+$$;
+REVOKE ALL ON FUNCTION crm.evaluate_health_tags(bigint, bigint[]) FROM PUBLIC;
+COMMENT ON FUNCTION crm.evaluate_health_tags(bigint, bigint[]) IS 'Internal: evaluates every enabled tag rule set of the tenant for these customers (crm.decide over crm.health_decision_inputs) and brings crm.customer_tag in line: new tags added (since = now), confirmed ones kept, others removed. Customers without consent for the rule set''s purpose lose its tags.';
+
+-- Called after profiles change: the customers themselves and their family members (whose
+-- household conditions just changed). Does nothing while no tag rule set is enabled.
+CREATE FUNCTION crm.health_rules_after_profile(tenant bigint, customers bigint[], lo bigint, hi bigint)
+    RETURNS integer
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    affected bigint[];
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM crm.health_rule_set s
+                    WHERE s.tenant_id = tenant AND s.kind = 'tag' AND s.enabled) THEN
+        RETURN 0;
+    END IF;
+    SELECT array_agg(DISTINCT x ORDER BY x) INTO affected FROM (
+        SELECT p.customer_id AS x FROM crm.health_profile p
+         WHERE p.tenant_id = tenant
+           AND (p.customer_id = ANY (customers) OR (customers IS NULL AND p.customer_id BETWEEN lo AND hi))
+        UNION
+        SELECT g.customer_id FROM crm.customer_tag g
+         WHERE g.tenant_id = tenant
+           AND (g.customer_id = ANY (customers) OR (customers IS NULL AND g.customer_id BETWEEN lo AND hi))
+        UNION
+        SELECT m.member_id FROM crm.household_member m
+         WHERE m.tenant_id = tenant AND m.customer_id = ANY (customers)) s;
+    RETURN crm.evaluate_health_tags(tenant, coalesce(affected, '{}'));
+END
+$$;
+REVOKE ALL ON FUNCTION crm.health_rules_after_profile(bigint, bigint[], bigint, bigint) FROM PUBLIC;
+COMMENT ON FUNCTION crm.health_rules_after_profile(bigint, bigint[], bigint, bigint) IS 'Internal: after profiles changed (the listed customers, or ids lo..hi), re-evaluates the tags of those customers and of their family members.';
+
+CREATE FUNCTION crm.health_period_start(day date, period text) RETURNS date
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF period IS NULL OR period = 'month' THEN
+        RETURN date_trunc('month', day)::date;
+    ELSIF period IN ('week', 'quarter', 'year') THEN
+        RETURN date_trunc(period, day)::date;
+    END IF;
+    RAISE EXCEPTION 'unknown care period "%"', period
+        USING ERRCODE = '22023', HINT = 'A care rule''s period output is week, month, quarter or year.';
+END
+$$;
+COMMENT ON FUNCTION crm.health_period_start(date, text) IS 'First day of the week, month (default), quarter or year containing day: the period of a care action.';
+
+CREATE FUNCTION crm.run_care_rules() RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t bigint := crm.caller_tenant();
+    day date := crm.health_today();
+    rs record;
+    p record;
+    hit jsonb;
+    inputs jsonb;
+    created integer := 0;
+BEGIN
+    FOR rs IN SELECT * FROM crm.health_rule_set s
+               WHERE s.tenant_id = t AND s.kind = 'care' AND s.enabled ORDER BY s.rule_set_id
+    LOOP
+        FOR p IN SELECT f.customer_id, f.preferred_store_id FROM crm.health_profile f
+                  WHERE f.tenant_id = t ORDER BY f.customer_id
+        LOOP
+            inputs := crm.health_decision_inputs(t, p.customer_id);
+            FOR hit IN SELECT * FROM crm.health_decision_rows(crm.decide(rs.model, rs.decision, inputs))
+            LOOP
+                created := created + crm.health_care_hit(t, rs, p.customer_id, p.preferred_store_id, hit, day);
+            END LOOP;
+        END LOOP;
+    END LOOP;
+    RETURN created;
+END
+$$;
+REVOKE ALL ON FUNCTION crm.run_care_rules() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION crm.run_care_rules() TO crm_admin;
+COMMENT ON FUNCTION crm.run_care_rules() IS 'Evaluates every enabled care rule set of the caller''s tenant over every profile and creates the care tasks that do not exist yet for their customer, action and period (idempotent: a second run creates nothing), each announced in crm.outbox. Consent: the recipient needs a current consent for the rule set''s purpose, and a family member is contacted only if the subject consented to household_sharing. Returns the tasks created. For crm_admin (schedule it with pg_cron).';
+
+CREATE FUNCTION crm.health_care_hit(tenant bigint, rs crm.health_rule_set, subject bigint, store bigint,
+                                    hit jsonb, day date) RETURNS integer
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    action text := coalesce(hit ->> 'action', hit ->> 'value');
+    target text := coalesce(hit ->> 'target', 'self');
+    period date := crm.health_period_start(day, hit ->> 'period');
+    rule text := crm.health_rule_label(rs.model, rs.decision, action);
+    r record;
+    id bigint;
+    created integer := 0;
+BEGIN
+    IF action IS NULL THEN
+        RAISE EXCEPTION 'care decision %/% returned no action', rs.model, rs.decision
+            USING ERRCODE = '22023', HINT = 'A care decision outputs action (and optionally target, period, note).';
+    END IF;
+    FOR r IN
+        SELECT subject AS customer_id, 'self' AS relation WHERE target = 'self'
+        UNION ALL
+        SELECT m.member_id, m.relation FROM crm.household_member m
+         WHERE target <> 'self' AND m.tenant_id = tenant AND m.customer_id = subject
+           AND (target = 'household' OR m.relation = target)
+    LOOP
+        CONTINUE WHEN NOT crm.has_consent(tenant, r.customer_id, rs.purpose);
+        CONTINUE WHEN r.customer_id <> subject AND NOT crm.has_consent(tenant, subject, 'household_sharing');
+        INSERT INTO crm.care_task (tenant_id, customer_id, subject_customer_id, action, period_start, relation,
+                                   purpose, rule_set_id, rule, note, store_id)
+        VALUES (tenant, r.customer_id, subject, action, period, r.relation, rs.purpose, rs.rule_set_id, rule,
+                hit ->> 'note', store)
+        ON CONFLICT ON CONSTRAINT care_task_tenant_id_customer_id_action_period_start_key DO NOTHING
+        RETURNING care_task_id INTO id;
+        IF id IS NOT NULL THEN
+            INSERT INTO crm.outbox (tenant_id, topic, entity, entity_id, recipient, payload)
+            VALUES (tenant, 'care.task_created', 'care_task', id,
+                    (SELECT s.code FROM crm.store s WHERE s.tenant_id = tenant AND s.store_id = store),
+                    jsonb_build_object('care_task_id', id, 'customer_id', r.customer_id, 'action', action,
+                                       'period_start', period, 'store_id', store));
+            created := created + 1;
+        END IF;
+    END LOOP;
+    RETURN created;
+END
+$$;
+REVOKE ALL ON FUNCTION crm.health_care_hit(bigint, crm.health_rule_set, bigint, bigint, jsonb, date) FROM PUBLIC;
+COMMENT ON FUNCTION crm.health_care_hit(bigint, crm.health_rule_set, bigint, bigint, jsonb, date) IS 'Internal: turns one hit of a care decision into care tasks for the subject or family members (consent checked), skipping those that exist for the customer, action and period; announces new ones in crm.outbox. The outbox payload carries ids and the action only, no health data.';
+
+GRANT SELECT ON crm.health_profile_full, crm.customer_tag, crm.care_task TO crm_health_reader;
+GRANT SELECT ON crm.health_rule_set TO crm_manager;
+GRANT INSERT, UPDATE, DELETE ON crm.health_rule_set TO crm_admin;
+GRANT UPDATE (status, closed_at) ON crm.care_task TO crm_health_reader;
+
+-- ---------------------------------------------------------------------------------------------
+-- 34_health_privacy.sql: protection of health data (PIPL Art. 28, 51, 55). Keyed pseudonyms for
+-- phone and national ID, a separate re-identification vault, consent per purpose with withdrawal,
+-- an append-only access log, the reader and export functions that write it, and BI views with
+-- small cells suppressed. The privacy model is described in docs/health.md.
+-- ---------------------------------------------------------------------------------------------
+
+CREATE FUNCTION crm.hmac_sha256(key bytea, message bytea) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'crm_hmac_sha256'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm.hmac_sha256(bytea, bytea) IS 'HMAC-SHA256 (RFC 2104) computed with PostgreSQL''s own implementation (common/hmac.h); the key must have at least 16 bytes.';
+
+CREATE FUNCTION crm.random_key() RETURNS bytea
+    AS 'MODULE_PATHNAME', 'crm_random_key'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION crm.random_key() IS '32 bytes from the operating system''s strong random source (pg_strong_random), for pseudonym keys.';
+REVOKE ALL ON FUNCTION crm.random_key() FROM PUBLIC;
+
+CREATE FUNCTION crm.caller_tenant() RETURNS bigint
+    AS 'MODULE_PATHNAME', 'crm_caller_tenant'
+    LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION crm.caller_tenant() IS 'crm.current_tenant() checked for the calling role (the session or SET ROLE role), also inside SECURITY DEFINER functions, which use it to serve only the caller''s tenant.';
+
+CREATE FUNCTION crm.caller() RETURNS name
+    AS 'MODULE_PATHNAME', 'crm_caller'
+    LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION crm.caller() IS 'The calling role (the session or SET ROLE role), also inside SECURITY DEFINER functions.';
+
+-- ---------------------------------------------------------------------------------------------
+-- Pseudonyms
+-- ---------------------------------------------------------------------------------------------
+CREATE TABLE crm.pseudonym_key (
+    tenant_id  bigint      NOT NULL DEFAULT crm.current_tenant(),
+    key        bytea       NOT NULL CHECK (pg_catalog.length(key) >= 16),
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (tenant_id)
+);
+COMMENT ON TABLE crm.pseudonym_key IS 'The tenant''s secret HMAC key for identifier pseudonyms; created on first use from crm.random_key(). Only crm_admin may read it. Changing it orphans every stored pseudonym.';
+
+CREATE TABLE crm.customer_identifier (
+    tenant_id   bigint      NOT NULL DEFAULT crm.current_tenant(),
+    kind        text        NOT NULL CHECK (kind IN ('phone', 'national_id')),
+    pseudonym   text        NOT NULL CHECK (pseudonym ~ '^[0-9a-f]{64}$'),
+    customer_id bigint      NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (tenant_id, kind, pseudonym),
+    FOREIGN KEY (tenant_id, customer_id) REFERENCES crm.customer (tenant_id, customer_id) ON DELETE CASCADE
+);
+COMMENT ON TABLE crm.customer_identifier IS 'Direct identifiers of customers, only as keyed pseudonyms: HMAC-SHA256 of the normalised value under the tenant''s crm.pseudonym_key. Find a customer with crm.find_customer(kind, value).';
+COMMENT ON COLUMN crm.customer_identifier.kind IS 'phone | national_id';
+COMMENT ON COLUMN crm.customer_identifier.pseudonym IS 'Hex HMAC-SHA256 of kind:normalised value (crm.pseudonym).';
+CREATE INDEX customer_identifier_customer_idx ON crm.customer_identifier (tenant_id, customer_id);
+
+CREATE TABLE crm.identity_vault (
+    tenant_id   bigint      NOT NULL DEFAULT crm.current_tenant(),
+    kind        text        NOT NULL CHECK (kind IN ('phone', 'national_id')),
+    pseudonym   text        NOT NULL,
+    plain_value text        NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (tenant_id, kind, pseudonym),
+    FOREIGN KEY (tenant_id, kind, pseudonym) REFERENCES crm.customer_identifier (tenant_id, kind, pseudonym) ON DELETE CASCADE
+);
+COMMENT ON TABLE crm.identity_vault IS 'Re-identification mapping (pseudonym → identifier), kept only where re-identification is needed. No role has any privilege on it: values go in through crm.register_identifier(..., keep => true) and come out only through crm.reidentify(), which crm_admin alone may call and which writes the access log.';
+
+CREATE FUNCTION crm.normalize_identifier(kind text, value text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v text;
+BEGIN
+    IF kind = 'phone' THEN
+        v := regexp_replace(value, '[\s\-().]', '', 'g');
+        v := regexp_replace(v, '^(\+|00)?86(?=1\d{10}$)', '');
+        IF v !~ '^\+?\d{5,15}$' THEN
+            RAISE EXCEPTION 'phone number "%" is not valid', value
+                USING ERRCODE = '22023', HINT = 'Give 5 to 15 digits, e.g. 13812345678 or +86 138 1234 5678.';
+        END IF;
+        RETURN v;
+    ELSIF kind = 'national_id' THEN
+        v := upper(regexp_replace(value, '\s', '', 'g'));
+        IF v !~ '^(\d{17}[\dX]|\d{15})$' THEN
+            RAISE EXCEPTION 'national ID "%" is not a resident identity card number', value
+                USING ERRCODE = '22023', HINT = 'A resident ID (居民身份证号) has 18 characters (17 digits and a digit or X) or 15 digits.';
+        END IF;
+        RETURN v;
+    END IF;
+    RAISE EXCEPTION 'unknown identifier kind "%"', kind
+        USING ERRCODE = '22023', HINT = 'Use phone or national_id.';
+END
+$$;
+COMMENT ON FUNCTION crm.normalize_identifier(text, text) IS 'Canonical form of a phone number (digits, +86 dropped for mainland mobiles) or national ID (upper case, no blanks), so that one person always gets one pseudonym; 22023 on malformed values.';
+
+CREATE FUNCTION crm.pseudonym(kind text, value text) RETURNS text
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t bigint := crm.caller_tenant();
+    k bytea;
+BEGIN
+    SELECT p.key INTO k FROM crm.pseudonym_key p WHERE p.tenant_id = t;
+    IF NOT FOUND THEN
+        INSERT INTO crm.pseudonym_key (tenant_id, key) VALUES (t, crm.random_key())
+            ON CONFLICT (tenant_id) DO NOTHING;
+        SELECT p.key INTO k FROM crm.pseudonym_key p WHERE p.tenant_id = t;
+    END IF;
+    RETURN encode(crm.hmac_sha256(k, convert_to(kind || ':' || crm.normalize_identifier(kind, value), 'UTF8')), 'hex');
+END
+$$;
+REVOKE ALL ON FUNCTION crm.pseudonym(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION crm.pseudonym(text, text) TO crm_rep;
+COMMENT ON FUNCTION crm.pseudonym(text, text) IS 'Keyed pseudonym of a phone number or national ID for the caller''s tenant: hex HMAC-SHA256 under the tenant''s secret key (created on first use). The key itself stays unreadable to the caller.';
+
+CREATE FUNCTION crm.register_identifier(customer bigint, kind text, value text, keep_for_reidentification boolean DEFAULT false)
+    RETURNS text
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t bigint := crm.caller_tenant();
+    p text;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM crm.customer c WHERE c.tenant_id = t AND c.customer_id = customer) THEN
+        RAISE EXCEPTION 'customer % does not exist', customer
+            USING ERRCODE = '23503', HINT = 'Register the customer in crm.customer first.';
+    END IF;
+    p := crm.pseudonym(kind, value);
+    INSERT INTO crm.customer_identifier (tenant_id, kind, pseudonym, customer_id)
+    VALUES (t, kind, p, customer)
+    ON CONFLICT ON CONSTRAINT customer_identifier_pkey DO UPDATE SET customer_id = EXCLUDED.customer_id;
+    IF keep_for_reidentification THEN
+        INSERT INTO crm.identity_vault (tenant_id, kind, pseudonym, plain_value)
+        VALUES (t, kind, p, crm.normalize_identifier(kind, value))
+        ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN p;
+END
+$$;
+REVOKE ALL ON FUNCTION crm.register_identifier(bigint, text, text, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION crm.register_identifier(bigint, text, text, boolean) TO crm_manager;
+COMMENT ON FUNCTION crm.register_identifier(bigint, text, text, boolean) IS 'Stores a customer''s phone or national ID as a keyed pseudonym (and, only if keep_for_reidentification, the value in crm.identity_vault). Returns the pseudonym. For crm_manager.';
+
+CREATE FUNCTION crm.find_customer(kind text, value text) RETURNS bigint
+    LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT i.customer_id FROM crm.customer_identifier i
+     WHERE i.kind OPERATOR(pg_catalog.=) find_customer.kind
+       AND i.pseudonym OPERATOR(pg_catalog.=) crm.pseudonym(find_customer.kind, find_customer.value);
+END;
+COMMENT ON FUNCTION crm.find_customer(text, text) IS 'The customer with this phone number or national ID (compared by pseudonym), or NULL.';
+
+-- ---------------------------------------------------------------------------------------------
+-- Access log: append-only, even for the table owner (triggers), readable by crm_admin (auditors).
+-- ---------------------------------------------------------------------------------------------
+CREATE TABLE crm.health_access_log (
+    tenant_id   bigint      NOT NULL DEFAULT crm.current_tenant(),
+    log_id      bigint      GENERATED ALWAYS AS IDENTITY,
+    logged_at   timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    role_name   name        NOT NULL DEFAULT crm.caller(),
+    session_role name       NOT NULL DEFAULT SESSION_USER,
+    action      text        NOT NULL CHECK (action IN ('read', 'export', 'reidentify', 'consent_change', 'bi_read')),
+    object      text        NOT NULL,
+    customer_id bigint,
+    row_count   bigint,
+    detail      jsonb       NOT NULL DEFAULT '{}'::jsonb,
+    PRIMARY KEY (tenant_id, log_id)
+);
+COMMENT ON TABLE crm.health_access_log IS 'Who read, exported or re-identified health data through the extension''s functions (PIPL Art. 55: keep at least 3 years). Append-only: UPDATE, DELETE and TRUNCATE raise an error for every role, owner included. Readable by crm_admin.';
+COMMENT ON COLUMN crm.health_access_log.role_name IS 'The role that called (SET ROLE or login role).';
+COMMENT ON COLUMN crm.health_access_log.session_role IS 'The login role of the session.';
+COMMENT ON COLUMN crm.health_access_log.action IS 'read | export | reidentify | consent_change | bi_read';
+COMMENT ON COLUMN crm.health_access_log.object IS 'The function or view used, e.g. crm.health_profile_of.';
+COMMENT ON COLUMN crm.health_access_log.customer_id IS 'The customer concerned, when one.';
+COMMENT ON COLUMN crm.health_access_log.row_count IS 'Rows returned or exported.';
+
+CREATE FUNCTION crm.health_access_log_immutable() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'crm.health_access_log is append-only: % is not allowed', TG_OP
+        USING ERRCODE = '42501', HINT = 'Access records are kept for audit; they cannot be changed or removed.';
+END
+$$;
+COMMENT ON FUNCTION crm.health_access_log_immutable() IS 'Trigger: refuses UPDATE, DELETE and TRUNCATE on crm.health_access_log.';
+CREATE TRIGGER health_access_log_no_update BEFORE UPDATE OR DELETE ON crm.health_access_log
+    FOR EACH ROW EXECUTE FUNCTION crm.health_access_log_immutable();
+CREATE TRIGGER health_access_log_no_truncate BEFORE TRUNCATE ON crm.health_access_log
+    FOR EACH STATEMENT EXECUTE FUNCTION crm.health_access_log_immutable();
+
+CREATE FUNCTION crm.log_health_access(action text, object text, customer bigint DEFAULT NULL,
+                                      row_count bigint DEFAULT NULL, detail jsonb DEFAULT '{}')
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO crm.health_access_log (tenant_id, role_name, action, object, customer_id, row_count, detail)
+    VALUES (crm.caller_tenant(), crm.caller(), action, object, customer, row_count, coalesce(detail, '{}'));
+END
+$$;
+REVOKE ALL ON FUNCTION crm.log_health_access(text, text, bigint, bigint, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION crm.log_health_access(text, text, bigint, bigint, jsonb) TO crm_health_reader, crm_admin;
+COMMENT ON FUNCTION crm.log_health_access(text, text, bigint, bigint, jsonb) IS 'Appends a record to crm.health_access_log in the caller''s name (the caller cannot choose the role recorded).';
+
+CREATE FUNCTION crm.reidentify(kind text, pseudonym text) RETURNS text
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t bigint := crm.caller_tenant();
+    v text;
+    c bigint;
+BEGIN
+    SELECT x.plain_value, i.customer_id INTO v, c
+      FROM crm.identity_vault x
+      JOIN crm.customer_identifier i USING (tenant_id, kind, pseudonym)
+     WHERE x.tenant_id = t AND x.kind = reidentify.kind AND x.pseudonym = reidentify.pseudonym;
+    PERFORM crm.log_health_access('reidentify', 'crm.reidentify', c, CASE WHEN v IS NULL THEN 0 ELSE 1 END,
+                                  jsonb_build_object('kind', kind, 'pseudonym', pseudonym));
+    RETURN v;
+END
+$$;
+REVOKE ALL ON FUNCTION crm.reidentify(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION crm.reidentify(text, text) TO crm_admin;
+COMMENT ON FUNCTION crm.reidentify(text, text) IS 'The identifier behind a pseudonym, if it was kept in crm.identity_vault; every call is logged in crm.health_access_log. For crm_admin only.';
+
+-- ---------------------------------------------------------------------------------------------
+-- Consent per customer and purpose
+-- ---------------------------------------------------------------------------------------------
+CREATE TABLE crm.consent (
+    tenant_id    bigint      NOT NULL DEFAULT crm.current_tenant(),
+    consent_id   bigint      GENERATED ALWAYS AS IDENTITY,
+    customer_id  bigint      NOT NULL,
+    purpose      text        NOT NULL
+                 CHECK (purpose IN ('health_tagging', 'care_outreach', 'marketing', 'household_sharing')),
+    granted_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    withdrawn_at timestamptz,
+    evidence     text,
+    PRIMARY KEY (tenant_id, consent_id),
+    FOREIGN KEY (tenant_id, customer_id) REFERENCES crm.customer (tenant_id, customer_id) ON DELETE CASCADE,
+    CHECK (withdrawn_at IS NULL OR withdrawn_at >= granted_at)
+);
+COMMENT ON TABLE crm.consent IS 'Separate consent (单独同意, PIPL Art. 29) per customer and purpose, with withdrawal; the history stays. Tags and care actions for a purpose happen only under a current consent: crm.grant_consent, crm.withdraw_consent.';
+COMMENT ON COLUMN crm.consent.purpose IS 'health_tagging (tags from the health profile) | care_outreach (care actions to the customer) | marketing (coupons) | household_sharing (care actions to family members derived from this customer''s health data)';
+COMMENT ON COLUMN crm.consent.evidence IS 'How consent was given (signed form number, app consent record id, ...).';
+CREATE UNIQUE INDEX consent_current_idx ON crm.consent (tenant_id, customer_id, purpose) WHERE withdrawn_at IS NULL;
+
+CREATE FUNCTION crm.has_consent(tenant bigint, customer bigint, purpose text) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT EXISTS (SELECT 1 FROM crm.consent c
+                    WHERE c.tenant_id OPERATOR(pg_catalog.=) tenant AND c.customer_id OPERATOR(pg_catalog.=) customer
+                      AND c.purpose OPERATOR(pg_catalog.=) has_consent.purpose AND c.withdrawn_at IS NULL);
+END;
+COMMENT ON FUNCTION crm.has_consent(bigint, bigint, text) IS 'True while the customer has a current (not withdrawn) consent for the purpose.';
+
+CREATE FUNCTION crm.grant_consent(customer bigint, purpose text, evidence text DEFAULT NULL) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    id bigint;
+BEGIN
+    SELECT c.consent_id INTO id FROM crm.consent c
+     WHERE c.customer_id = customer AND c.purpose = grant_consent.purpose AND c.withdrawn_at IS NULL;
+    IF FOUND THEN
+        RETURN id;
+    END IF;
+    INSERT INTO crm.consent (customer_id, purpose, evidence) VALUES (customer, purpose, evidence)
+    RETURNING consent_id INTO id;
+    RETURN id;
+END
+$$;
+REVOKE ALL ON FUNCTION crm.grant_consent(bigint, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION crm.grant_consent(bigint, text, text) TO crm_manager;
+COMMENT ON FUNCTION crm.grant_consent(bigint, text, text) IS 'Records a customer''s consent for a purpose (no-op if one is current); returns its consent_id. For crm_manager.';
+
+CREATE FUNCTION crm.withdraw_consent(customer bigint, purpose text) RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t bigint := crm.caller_tenant();
+    n integer;
+BEGIN
+    UPDATE crm.consent c SET withdrawn_at = greatest(now(), c.granted_at)
+     WHERE c.tenant_id = t AND c.customer_id = customer AND c.purpose = withdraw_consent.purpose
+       AND c.withdrawn_at IS NULL;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    -- what was derived under the consent goes with it
+    IF withdraw_consent.purpose = 'health_tagging' THEN
+        DELETE FROM crm.customer_tag g WHERE g.tenant_id = t AND g.customer_id = customer;
+    END IF;
+    UPDATE crm.care_task k SET status = 'cancelled', closed_at = now()
+     WHERE k.tenant_id = t AND k.status = 'open'
+       AND ((k.customer_id = customer AND k.purpose = withdraw_consent.purpose)
+         OR (withdraw_consent.purpose = 'household_sharing' AND k.subject_customer_id = customer
+             AND k.customer_id <> customer));
+    PERFORM crm.log_health_access('consent_change', 'crm.withdraw_consent', customer, n,
+                                  jsonb_build_object('purpose', withdraw_consent.purpose));
+    RETURN n;
+END
+$$;
+REVOKE ALL ON FUNCTION crm.withdraw_consent(bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION crm.withdraw_consent(bigint, text) TO crm_manager;
+COMMENT ON FUNCTION crm.withdraw_consent(bigint, text) IS 'Withdraws a customer''s consent for a purpose: withdrawing health_tagging removes the customer''s tags, and open care tasks under the purpose (or, for household_sharing, derived from this customer for family members) are cancelled. Returns the consents withdrawn (0 or 1). For crm_manager.';
+
+SELECT crm.setup_tenant_table('crm.pseudonym_key');
+SELECT crm.setup_tenant_table('crm.customer_identifier');
+SELECT crm.setup_tenant_table('crm.identity_vault');
+SELECT crm.setup_tenant_table('crm.health_access_log');
+SELECT crm.setup_tenant_table('crm.consent');
+
+GRANT SELECT ON crm.pseudonym_key TO crm_admin;
+GRANT SELECT ON crm.customer_identifier TO crm_manager;
+GRANT SELECT ON crm.consent TO crm_manager;
+GRANT SELECT ON crm.health_access_log TO crm_admin;
+GRANT SELECT ON crm.customer TO crm_health_reader;
+
+-- ---------------------------------------------------------------------------------------------
+-- Reading and exporting health data through the extension: every call is logged.
+-- ---------------------------------------------------------------------------------------------
+CREATE FUNCTION crm.health_profile_of(customer bigint) RETURNS SETOF crm.health_profile_full
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    RETURN QUERY SELECT * FROM crm.health_profile_full f WHERE f.customer_id = customer;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    PERFORM crm.log_health_access('read', 'crm.health_profile_of', customer, n);
+END
+$$;
+COMMENT ON FUNCTION crm.health_profile_of(bigint) IS 'One customer''s full health profile (crm.health_profile_full); the read is written to crm.health_access_log. For crm_health_reader.';
+
+CREATE FUNCTION crm.export_health_profiles(condition text DEFAULT NULL) RETURNS SETOF crm.health_profile_full
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    RETURN QUERY SELECT * FROM crm.health_profile_full f
+                  WHERE condition IS NULL OR condition = ANY (f.conditions)
+                  ORDER BY f.customer_id;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    PERFORM crm.log_health_access('export', 'crm.export_health_profiles', NULL, n,
+                                  jsonb_build_object('condition', condition));
+END
+$$;
+COMMENT ON FUNCTION crm.export_health_profiles(text) IS 'Every full health profile of the tenant (or those with the condition) for export; the export and its row count are written to crm.health_access_log. For crm_health_reader.';
+REVOKE ALL ON FUNCTION crm.health_profile_of(bigint), crm.export_health_profiles(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION crm.health_profile_of(bigint), crm.export_health_profiles(text) TO crm_health_reader;
+
+-- ---------------------------------------------------------------------------------------------
+-- BI: aggregates only, no group under k customers (k per tenant), complementary sub-counts hidden.
+-- ---------------------------------------------------------------------------------------------
+CREATE FUNCTION crm.health_k(tenant bigint) RETURNS integer
+    LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT GREATEST(2, COALESCE((SELECT (t.settings OPERATOR(pg_catalog.->>) 'health_k_min')::integer
+                                   FROM crm.tenant t WHERE t.tenant_id OPERATOR(pg_catalog.=) tenant), 10));
+END;
+COMMENT ON FUNCTION crm.health_k(bigint) IS 'Smallest group the health BI views show: crm.tenant.settings health_k_min (default 10, never below 2). The views compute the same inline.';
+
+-- A sub-count is shown only if it and its complement in the group both reach k (or it is 0 / all).
+CREATE FUNCTION crm.health_suppress(part bigint, total bigint, k integer) RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN part OPERATOR(pg_catalog.=) 0 OR part OPERATOR(pg_catalog.=) total THEN part
+                WHEN part OPERATOR(pg_catalog.>=) k AND total OPERATOR(pg_catalog.-) part OPERATOR(pg_catalog.>=) k THEN part
+           END;
+COMMENT ON FUNCTION crm.health_suppress(bigint, bigint, integer) IS 'part if both part and total - part reach k (or part is 0 or total), else NULL: small-cell suppression that also hides cells derivable by subtraction.';
+
+CREATE VIEW crm.health_condition_stats AS
+-- (k is read inline: the view runs as its owner, BI roles cannot read crm.tenant)
+WITH k AS (SELECT (SELECT GREATEST(2, COALESCE((SELECT (t.settings OPERATOR(pg_catalog.->>) 'health_k_min')::integer
+                                      FROM crm.tenant t
+                                     WHERE t.tenant_id OPERATOR(pg_catalog.=) (SELECT crm.current_tenant())), 10))) AS k),
+g AS (
+    SELECT p.tenant_id, s.province, s.city, c.condition,
+           pg_catalog.count(*) AS customers,
+           pg_catalog.count(*) FILTER (WHERE (p.condition_detail OPERATOR(pg_catalog.->) c.condition OPERATOR(pg_catalog.->>) 'adherent')::boolean) AS adherent,
+           pg_catalog.count(*) FILTER (WHERE (p.condition_detail OPERATOR(pg_catalog.->) c.condition OPERATOR(pg_catalog.->>) 'days_overdue')::integer OPERATOR(pg_catalog.>=) 90) AS overdue_90,
+           pg_catalog.avg((p.condition_detail OPERATOR(pg_catalog.->) c.condition OPERATOR(pg_catalog.->>) 'pdc_365')::numeric) AS avg_pdc
+      FROM crm.health_profile p
+      CROSS JOIN LATERAL pg_catalog.unnest(p.conditions) AS c(condition)
+      LEFT JOIN crm.store s ON s.tenant_id OPERATOR(pg_catalog.=) p.tenant_id
+                           AND s.store_id OPERATOR(pg_catalog.=) p.preferred_store_id
+     WHERE p.tenant_id OPERATOR(pg_catalog.=) (SELECT crm.current_tenant())
+     GROUP BY p.tenant_id, s.province, s.city, c.condition)
+SELECT g.tenant_id, g.province, g.city, g.condition, g.customers,
+       crm.health_suppress(g.adherent, g.customers, k.k) AS adherent_customers,
+       crm.health_suppress(g.overdue_90, g.customers, k.k) AS overdue_90_customers,
+       pg_catalog.round(g.avg_pdc, 2) AS avg_pdc_365
+  FROM g, k
+ WHERE g.customers OPERATOR(pg_catalog.>=) k.k;
+COMMENT ON VIEW crm.health_condition_stats IS 'BI: customers per province, city (of their preferred store) and chronic condition, with adherent and 90-day-overdue counts and the mean 365-day PDC. Groups under k customers (crm.health_k) are left out; sub-counts under k, or whose complement is under k, are NULL.';
+
+CREATE VIEW crm.health_tag_stats AS
+SELECT g.tenant_id, g.tag, pg_catalog.count(*) AS customers
+  FROM crm.customer_tag g
+ WHERE g.tenant_id OPERATOR(pg_catalog.=) (SELECT crm.current_tenant())
+ GROUP BY g.tenant_id, g.tag
+HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>=) (SELECT GREATEST(2, COALESCE((SELECT (t.settings OPERATOR(pg_catalog.->>) 'health_k_min')::integer
+                                      FROM crm.tenant t
+                                     WHERE t.tenant_id OPERATOR(pg_catalog.=) (SELECT crm.current_tenant())), 10)));
+COMMENT ON VIEW crm.health_tag_stats IS 'BI: customers per health tag; tags held by fewer than k customers (crm.health_k) are left out.';
+
+CREATE VIEW crm.care_task_stats AS
+SELECT t.tenant_id, t.period_start, t.action, pg_catalog.count(*) AS tasks,
+       pg_catalog.count(*) FILTER (WHERE t.status OPERATOR(pg_catalog.=) 'done') AS done,
+       pg_catalog.count(DISTINCT t.customer_id) AS customers
+  FROM crm.care_task t
+ WHERE t.tenant_id OPERATOR(pg_catalog.=) (SELECT crm.current_tenant())
+ GROUP BY t.tenant_id, t.period_start, t.action
+HAVING pg_catalog.count(DISTINCT t.customer_id) OPERATOR(pg_catalog.>=) (SELECT GREATEST(2, COALESCE((SELECT (x.settings OPERATOR(pg_catalog.->>) 'health_k_min')::integer
+                                      FROM crm.tenant x
+                                     WHERE x.tenant_id OPERATOR(pg_catalog.=) (SELECT crm.current_tenant())), 10)));
+COMMENT ON VIEW crm.care_task_stats IS 'BI: care tasks per period and action with how many are done; groups reaching fewer than k customers (crm.health_k) are left out.';
+
+GRANT SELECT ON crm.health_condition_stats, crm.health_tag_stats, crm.care_task_stats TO crm_bi_reader;

@@ -135,7 +135,7 @@ BEGIN
             END IF;
             NEW.atc_code := NEW.drug_code;
         ELSE
-            SELECT m.atc_code, pg_catalog.coalesce(NEW.drug_name, m.drug_name)
+            SELECT m.atc_code, COALESCE(NEW.drug_name, m.drug_name)
               INTO NEW.atc_code, NEW.drug_name
               FROM crm.drug_code_map m
              WHERE m.tenant_id = NEW.tenant_id AND m.code_system = NEW.code_system
