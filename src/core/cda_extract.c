@@ -291,7 +291,6 @@ cda_extract_tree(CdaWalk *w)
 {
 	const xmlNode *days;
 	const xmlNode *et = cx_child(w->root, "effectiveTime");
-
 	const xmlNode *id = cx_child(w->root, "id");
 	const char *id_root = cx_attr(id, "root");
 	const char *id_ext = cx_attr(id, "extension");
@@ -307,7 +306,8 @@ cda_extract_tree(CdaWalk *w)
 		w->doc_days = cx_attr(cx_child(days, "value"), "value");
 		w->doc_days_unit = cx_attr(cx_child(days, "value"), "unit");
 	}
-	if (cx_is(w->root, "substanceAdministration") || cx_is(w->root, "observation"))
+	if (cx_is(w->root, "substanceAdministration") || cx_is(w->root, "supply") ||
+		cx_is(w->root, "observation"))
 	{
 		/* a bare entry: walk it as the child of a virtual parent */
 		xmlNode		parent;

@@ -37,10 +37,13 @@ typedef struct MedWork
 
 static const xmlNode *related(const xmlNode *med, const char *name, const xmlNode *after);
 
+/* A decimal attribute as a double; 0 (unknown) when malformed, not positive or beyond 1e9. */
 static double
 num(const char *s)
 {
-	return cda_decimal_ok(s) ? strtod(s, NULL) : 0.0;
+	double		v = cda_decimal_ok(s) ? strtod(s, NULL) : 0.0;
+
+	return (isfinite(v) && v > 0 && v <= 1e9) ? v : 0.0;
 }
 
 static const xmlNode *
@@ -61,8 +64,8 @@ per_day_of_period(const xmlNode *period)
 	double		v = num(cx_attr(period, "value"));
 	const char *u = cx_attr(period, "unit");
 
-	if (v <= 0 || u == NULL)
-		return 0;
+	if (v < 1e-3 || u == NULL)
+		return 0;				/* more often than every 3.6 seconds is not a dosing schedule */
 	if (strcmp(u, "h") == 0)
 		return 24.0 / v;
 	if (strcmp(u, "d") == 0)

@@ -20,6 +20,25 @@
 
 #define CDA_PARSE_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA)
 
+/* Cuts a UTF-8 string truncated by snprintf back to its last whole character. */
+static void
+clip_utf8(char *s)
+{
+	size_t		n = strlen(s);
+	size_t		i = n;
+	unsigned char lead;
+	size_t		need;
+
+	while (i > 0 && ((unsigned char) s[i - 1] & 0xC0) == 0x80)
+		i--;
+	if (i == 0)
+		return;
+	lead = (unsigned char) s[i - 1];
+	need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+	if (n - (i - 1) < need)
+		s[i - 1] = '\0';
+}
+
 /* Keeps the first error of the parse; never allocates. */
 static void
 cda_xml_error(void *data, xmlErrorPtr error)
@@ -35,6 +54,7 @@ cda_xml_error(void *data, xmlErrorPtr error)
 		return;
 	snprintf(r->error_msg, sizeof(r->error_msg), "%s",
 			 error->message ? error->message : "unknown error");
+	clip_utf8(r->error_msg);
 	n = strlen(r->error_msg);
 	while (n > 0 && isspace((unsigned char) r->error_msg[n - 1]))
 		r->error_msg[--n] = '\0';

@@ -33,6 +33,9 @@ crm_cda_read_datum(Datum doc, CdaResult *res)
 	PG_TRY();
 	{
 		ok = cda_read(reader, utf8, len, res, &err);
+		/* libxml2 reports what the parser context does not see through pg_xml_init's handler */
+		if (pg_xml_error_occurred(xerr))
+			xml_ereport(xerr, ERROR, ERRCODE_INVALID_XML_DOCUMENT, "could not read clinical document");
 	}
 	PG_CATCH();
 	{
@@ -44,7 +47,13 @@ crm_cda_read_datum(Datum doc, CdaResult *res)
 	cda_reader_release(reader);
 	pg_xml_done(xerr, false);
 	if (!ok)
+	{
+		/* libxml2's reason quotes the document (UTF-8): show it in the server encoding */
+		char	   *detail = pg_any_to_server(err.detail, strlen(err.detail), PG_UTF8);
+
+		strlcpy(err.detail, detail, pg_mbcliplen(detail, strlen(detail), sizeof(err.detail) - 1) + 1);
 		crm_report(&err, NULL);
+	}
 }
 
 Datum

@@ -434,3 +434,27 @@ UNIT_TEST(cda_dates_and_decimals)
 	CHECK(!cda_decimal_ok("NaN"));
 	CHECK(!cda_decimal_ok("1e99999"));
 }
+
+UNIT_TEST(cda_reads_utf8_whatever_the_declaration_says)
+{
+	Doc			d;
+
+	/* the xml type hands over UTF-8 text even when the declaration names another encoding */
+	doc_text(&d, "<?xml version=\"1.0\" encoding=\"GB2312\"?><ClinicalDocument xmlns=\"urn:hl7-org:v3\">"
+			 "<effectiveTime value=\"20261105\"/><component><structuredBody><component><section><entry>"
+			 "<substanceAdministration><consumable><manufacturedProduct><manufacturedLabeledDrug>"
+			 "<name>缬沙坦胶囊</name></manufacturedLabeledDrug></manufacturedProduct></consumable>"
+			 "</substanceAdministration></entry></section></component></structuredBody></component>"
+			 "</ClinicalDocument>");
+	CHECK(d.ok);
+	CHECK_INT_EQ(d.res.nitems, 1);
+	CHECK_STR_EQ(d.res.items[0].display, "缬沙坦胶囊");
+	CHECK(d.res.items[0].code == NULL);		/* a name without a code is still a line */
+	CHECK_STR_EQ(d.res.document_kind, "CDA");
+	doc_free(&d);
+	/* bytes that are not UTF-8 are an error */
+	doc_text(&d, "<r>\xc3\x28</r>");
+	CHECK(!d.ok);
+	CHECK_INT_EQ(d.err.code, CRM_ERR_XML);
+	doc_free(&d);
+}
