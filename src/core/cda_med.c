@@ -182,6 +182,29 @@ cda_doses_per_day(const xmlNode *sa)
 /* ---------------------------------------------------------------------------------------------
  * Dates, dose, quantity
  * ------------------------------------------------------------------------------------------- */
+/* low + width (an IVL_TS given as a duration): the last day, both ends counted. */
+static int32_t
+end_of_width(int32_t start, const xmlNode *width)
+{
+	double		v = num(cx_attr(width, "value"));
+	const char *u = cx_attr(width, "unit");
+	double		days;
+
+	if (v <= 0 || u == NULL)
+		return CDA_NO_DATE;
+	if (strcmp(u, "d") == 0)
+		days = v;
+	else if (strcmp(u, "wk") == 0)
+		days = 7 * v;
+	else if (strcmp(u, "mo") == 0)
+		days = 30 * v;
+	else
+		return CDA_NO_DATE;
+	if (days < 1 || days > MAX_DAYS_SUPPLY || days != floor(days))
+		return CDA_NO_DATE;
+	return start + (int32_t) days - 1;
+}
+
 static bool
 interval_of(const xmlNode *sa, int32_t *start, int32_t *end)
 {
@@ -197,6 +220,8 @@ interval_of(const xmlNode *sa, int32_t *start, int32_t *end)
 		v = cx_attr(et, "value");
 		*start = cda_date_from_ts(v ? v : cx_attr(cx_child(et, "low"), "value"));
 		*end = cda_date_from_ts(v ? v : cx_attr(cx_child(et, "high"), "value"));
+		if (*end == CDA_NO_DATE && *start != CDA_NO_DATE)
+			*end = end_of_width(*start, cx_child(et, "width"));
 		return true;
 	}
 	return false;

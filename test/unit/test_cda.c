@@ -324,6 +324,13 @@ UNIT_TEST(cda_days_supply_rounding_and_fallbacks)
 			 "<value xsi:type=\"CD\" code=\"q8h\"/></observation></entryRelationship>" SA_TAIL);
 	CHECK_INT_EQ(d.res.items[0].days_supply, 7);
 	doc_free(&d);
+	/* IVL_TS as low + width: 2026-02-01 for 2 wk = 14 days, ending 2026-02-14 */
+	doc_text(&d, "<substanceAdministration xmlns=\"urn:hl7-org:v3\"><effectiveTime><low value=\"20260201\"/>"
+			 "<width value=\"2\" unit=\"wk\"/></effectiveTime>" SA_DRUG "</substanceAdministration>");
+	CHECK_INT_EQ(d.res.items[0].end_date, ymd(2026, 2, 14));
+	CHECK_INT_EQ(d.res.items[0].days_supply, 14);
+	CHECK_INT_EQ(d.res.items[0].days_source, CDA_DS_INTERVAL);
+	doc_free(&d);
 	/* a bare entry as the root element */
 	doc_text(&d, "<substanceAdministration xmlns=\"urn:hl7-org:v3\">" SA_DRUG "</substanceAdministration>");
 	CHECK(d.ok);
