@@ -99,7 +99,7 @@ extern void cda_reader_release(CdaReader *reader);
 extern void cda_result_init(CdaResult *res);
 extern void cda_result_free(CdaResult *res);
 
-/* Helpers shared by the reader's files and its tests. */
+/* Dates, numbers and names, shared by the reader's files and its tests. */
 extern int32_t cda_date_from_ts(const char *ts);	/* "YYYYMMDD..." or CDA_NO_DATE */
 extern void cda_date_to_ymd(int32_t day, int *y, int *m, int *d);
 extern bool cda_decimal_ok(const char *s);

@@ -1,5 +1,5 @@
 /*
- * cda_xml.c - safe parsing of CDA documents with libxml2, and tree helpers.
+ * cda_xml.c - safe parsing of CDA documents with libxml2, and tree access.
  *
  * The parser context gets its own structured error callback and its own
  * entity-declaration callback (nothing global is installed).  Options:
@@ -208,7 +208,7 @@ cda_result_free(CdaResult *res)
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Tree helpers
+ * Tree access
  * ------------------------------------------------------------------------------------------- */
 bool
 cx_is(const xmlNode *n, const char *name)

@@ -46,6 +46,9 @@ crm_cda_read_datum(Datum doc, CdaResult *res)
 	PG_END_TRY();
 	cda_reader_release(reader);
 	pg_xml_done(xerr, false);
+	if (utf8 != server)
+		pfree(utf8);
+	pfree(server);
 	if (!ok)
 	{
 		/* libxml2's reason quotes the document (UTF-8): show it in the server encoding */
