@@ -465,3 +465,39 @@ UNIT_TEST(cda_reads_utf8_whatever_the_declaration_says)
 	CHECK_INT_EQ(d.err.code, CRM_ERR_XML);
 	doc_free(&d);
 }
+
+UNIT_TEST(cda_diagnosis_tolerance)
+{
+	Doc			d;
+	const char *problem =
+		"<section xmlns=\"urn:hl7-org:v3\"><entry><act><entryRelationship>"
+		"<observation classCode=\"OBS\" moodCode=\"EVN\"%s><templateId root=\"2.16.840.1.113883.10.20.22.4.4\"/>"
+		"<effectiveTime><low value=\"20240301\"/></effectiveTime>"
+		"<value xsi:type=\"CD\" nullFlavor=\"OTH\"><translation code=\"E11.9\" codeSystem=\"2.16.840.1.113883.6.90\""
+		" displayName=\"Type 2 diabetes mellitus without complications\"/></value>"
+		"</observation></entryRelationship></act></entry></section>";
+	char		buf[1024];
+
+	/* the value is a nullFlavor: the code comes from its translation */
+	snprintf(buf, sizeof(buf), problem, "");
+	doc_text(&d, buf);
+	CHECK(d.ok);
+	CHECK_INT_EQ(d.res.nitems, 1);
+	CHECK_STR_EQ(d.res.items[0].code, "E11.9");
+	CHECK_STR_EQ(d.res.items[0].code_system_name, "ICD-10-CM");
+	CHECK_STR_EQ(d.res.items[0].display, "Type 2 diabetes mellitus without complications");
+	CHECK(d.res.items[0].alt_code == NULL);
+	CHECK_INT_EQ(d.res.items[0].start_date, ymd(2024, 3, 1));
+	doc_free(&d);
+	/* a negated problem ("no diabetes") is not a diagnosis */
+	snprintf(buf, sizeof(buf), problem, " negationInd=\"true\"");
+	doc_text(&d, buf);
+	CHECK(d.ok);
+	CHECK_INT_EQ(d.res.nitems, 0);
+	doc_free(&d);
+	/* a problem with no code at all is skipped, not an error */
+	doc_text(&d, "<observation><templateId root=\"2.16.840.1.113883.10.20.22.4.4\"/><value nullFlavor=\"UNK\"/></observation>");
+	CHECK(d.ok);
+	CHECK_INT_EQ(d.res.nitems, 0);
+	doc_free(&d);
+}
