@@ -27,6 +27,11 @@ SELECT c.member_no AS "会员", d.drug_code AS "药品", d.atc_code AS "ATC", d.
   FROM crm.dispense d JOIN crm.customer c USING (tenant_id, customer_id)
  WHERE d.source = 'cda' ORDER BY d.dispense_id;
 
+\echo 'The imported lines feed the members'' health profiles at once (conditions inferred from ATC):'
+SELECT c.member_no AS "会员", p.conditions AS "慢病", p.lines AS "购药行数", p.last_purchase AS "最近购药"
+  FROM crm.health_profile p JOIN crm.customer c USING (tenant_id, customer_id)
+ WHERE p.customer_id IN (12, 31) ORDER BY p.customer_id;
+
 \echo 'Hostile XML is refused (an external entity):'
 \set ON_ERROR_STOP 0
 SELECT * FROM crm.cda_extract(xmlparse(DOCUMENT '<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>'));
