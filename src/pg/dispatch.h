@@ -1,0 +1,85 @@
+/*
+ * dispatch.h - lead dispatch inside the server: shared by dispatch.c (choosing and reserving a
+ * rep through cached SPI plans) and dispatch_fn.c (the trigger and SQL-callable functions).
+ * Every function here expects the caller to be connected to SPI.
+ */
+#ifndef CRM_DISPATCH_H
+#define CRM_DISPATCH_H
+
+#include "crm_pg.h"
+
+#include "utils/timestamp.h"
+
+#include "dispatch_rank.h"
+
+/* The lead as dispatch sees it. */
+typedef struct DispatchLead
+{
+	int64		tenant_id;
+	int64		lead_id;
+	bool		has_location;
+	double		lon;
+	double		lat;
+	Datum		srs;			/* text */
+	Datum		skills;			/* text[] */
+	Datum		exclude;		/* int8[]: reps that may not get the lead */
+	TimestampTz at;				/* dispatch time: working hours and licences are checked then */
+	TimestampTz created_at;
+} DispatchLead;
+
+/* The outcome: a rep, or the reason nobody could take the lead. */
+typedef struct DispatchChoice
+{
+	DispatchReason reason;
+	bool		has_territory;
+	int64		territory_id;
+	int32		sla_seconds;
+	int64		rep_id;
+	char	   *employee_no;
+	char	   *detail;			/* JSON text: reason per territory, or NULL */
+} DispatchChoice;
+
+/* lead statuses in which the owner holds the lead (counted in crm.rep_load.open_leads) */
+extern bool dispatch_status_open(const char *status);
+
+/* Locates, filters, ranks and reserves (rep_load row locked, open_leads + 1). */
+extern void dispatch_choose(const DispatchLead *lead, DispatchChoice *out);
+
+/* open_leads += delta for a rep; count_assignment also bumps assigned_total and last_assigned_at */
+extern void dispatch_bump_load(int64 tenant_id, int64 rep_id, int delta, bool count_assignment);
+
+/* Writes crm.lead_dispatch (upsert) and, when a rep was chosen, the lead.assigned outbox row. */
+extern void dispatch_record(const DispatchLead *lead, const DispatchChoice *c, bool automatic,
+							int16 level);
+
+/* Sets owner and status of a lead without the load trigger counting it a second time. */
+extern void dispatch_set_lead(int64 tenant_id, int64 lead_id, bool has_owner, int64 owner,
+							  const char *status);
+
+/* True while dispatch_set_lead() is updating this lead (the load trigger then stays out). */
+extern bool dispatch_is_moving(int64 tenant_id, int64 lead_id);
+
+/* An empty int8[] datum. */
+extern Datum dispatch_empty_int8_array(void);
+
+/* Runs one of the cached plans; returns SPI's result code. */
+typedef enum DispatchPlan
+{
+	DP_LOCATE,
+	DP_CANDIDATES,
+	DP_LOCK_TRY,
+	DP_LOCK_WAIT,
+	DP_BUMP,
+	DP_STATE,
+	DP_OUTBOX,
+	DP_LEAD_LOCK,
+	DP_LEAD_SET,
+	DP_TRIED,
+	DP_DROP_STATE,
+	DP_DECIDE,
+	DP_COUNT
+} DispatchPlan;
+
+extern int	dispatch_exec(DispatchPlan id, Datum *values, const char *nulls, long limit);
+
+#endif							/* CRM_DISPATCH_H */
