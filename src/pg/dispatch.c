@@ -9,6 +9,10 @@
  *    transaction is assigning to right now is skipped instead of waited for; pass 2 waits, in
  *    the same order, only for the candidates pass 1 skipped.  Capacity is re-checked on the
  *    locked row, so two sessions never push a rep over capacity.
+ *    No deadlocks: a transaction waits for a rep's lock only if every rep lock it already
+ *    holds (from earlier leads of the same transaction) sorts below that rep in (tenant_id,
+ *    rep_id) order; otherwise the busy rep is treated as unavailable.  All waits therefore go
+ *    up one global order, and a cycle of waits cannot form.
  * The first territory that yields a rep wins; otherwise the reason of the first territory is
  * kept, with every territory's reason in the detail.
  */
@@ -21,9 +25,39 @@
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
 #include "utils/array.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
 
 #include "dispatch.h"
+
+/* the highest rep lock (tenant_id, rep_id) the current transaction holds, if any */
+static LocalTransactionId held_lxid = InvalidLocalTransactionId;
+static int64 held_tenant = 0;
+static int64 held_rep = 0;
+
+static bool
+holds_rep_above(int64 tenant_id, int64 rep_id)
+{
+	if (held_lxid != MyProc->lxid)
+		return false;
+	return held_tenant > tenant_id || (held_tenant == tenant_id && held_rep > rep_id);
+}
+
+static void
+note_rep_lock(int64 tenant_id, int64 rep_id)
+{
+	if (held_lxid != MyProc->lxid)
+	{
+		held_lxid = MyProc->lxid;
+		held_tenant = tenant_id;
+		held_rep = rep_id;
+	}
+	else if (holds_rep_above(tenant_id, rep_id) == false)
+	{
+		held_tenant = tenant_id;
+		held_rep = rep_id;
+	}
+}
 
 typedef struct Territory
 {
@@ -165,11 +199,14 @@ lock_rep(const DispatchLead *lead, int64 rep_id, bool wait, int32 *open_leads)
 	Datum		v[2];
 	bool		isnull;
 
+	if (wait && holds_rep_above(lead->tenant_id, rep_id))
+		return false;			/* waiting could close a cycle: treat the rep as busy */
 	v[0] = Int64GetDatum(lead->tenant_id);
 	v[1] = Int64GetDatum(rep_id);
 	dispatch_exec(wait ? DP_LOCK_WAIT : DP_LOCK_TRY, v, NULL, 1);
 	if (SPI_processed != 1)
 		return false;
+	note_rep_lock(lead->tenant_id, rep_id);
 	*open_leads = DatumGetInt32(col(0, 1, &isnull));
 	return true;
 }
@@ -184,6 +221,8 @@ dispatch_bump_load(int64 tenant_id, int64 rep_id, int delta, bool count_assignme
 	v[2] = Int32GetDatum(delta);
 	v[3] = BoolGetDatum(count_assignment);
 	dispatch_exec(DP_BUMP, v, NULL, 0);
+	if (SPI_processed > 0)
+		note_rep_lock(tenant_id, rep_id);
 }
 
 /* reserves the first ranked candidate with room; returns its index or -1 */
