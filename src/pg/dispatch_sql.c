@@ -7,6 +7,7 @@
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "nodes/parsenodes.h"
 
 #include "dispatch.h"
 
@@ -132,8 +133,9 @@ dispatch_exec(DispatchPlan id, Datum *values, const char *nulls, long limit)
 
 	if (plans[id] == NULL)
 	{
-		SPIPlanPtr	p = SPI_prepare(plan_defs[id].sql, plan_defs[id].nargs,
-									(Oid *) plan_defs[id].types);
+		/* generic plans: these statements are short and index-driven, re-planning costs more */
+		SPIPlanPtr	p = SPI_prepare_cursor(plan_defs[id].sql, plan_defs[id].nargs,
+										   (Oid *) plan_defs[id].types, CURSOR_OPT_GENERIC_PLAN);
 
 		if (p == NULL)
 			elog(ERROR, "dispatch: SPI_prepare failed for statement %d: %s", (int) id,
