@@ -196,6 +196,37 @@ CREATE FUNCTION crm.redispatch(lead_id bigint, at timestamptz DEFAULT pg_catalog
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION crm.redispatch(bigint, timestamptz) IS 'Moves an assigned lead to another eligible rep who has not held it before; returns the new rep_id, or NULL (and changes nothing) when there is none.';
 
+CREATE FUNCTION crm.dispatch_pending(max_leads integer DEFAULT 500,
+                                     at timestamptz DEFAULT pg_catalog.clock_timestamp())
+    RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t bigint := crm.current_tenant();
+    id bigint;
+    n integer := 0;
+BEGIN
+    IF max_leads IS NULL OR max_leads < 1 OR max_leads > 100000 THEN
+        RAISE EXCEPTION 'max_leads must be between 1 and 100000, got %', max_leads
+            USING ERRCODE = '22023', HINT = 'Retry the queue in batches of at most 100000 leads.';
+    END IF;
+    FOR id IN
+        SELECT l.lead_id FROM crm.lead l
+         WHERE l.tenant_id = t AND l.status = 'unassigned' AND l.owner_rep_id IS NULL
+         ORDER BY l.created_at, l.lead_id
+         LIMIT max_leads
+           FOR UPDATE SKIP LOCKED
+    LOOP
+        IF crm.dispatch(id, at) IS NOT NULL THEN
+            n := n + 1;
+        END IF;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION crm.dispatch_pending(integer, timestamptz) IS 'For pg_cron: retries up to max_leads queued (unassigned) leads of the current tenant, oldest first, skipping leads another session holds; returns how many got a rep.';
+
 CREATE FUNCTION crm.dispatch_invoker() RETURNS name
     AS 'MODULE_PATHNAME', 'crm_dispatch_invoker'
     LANGUAGE C STABLE PARALLEL SAFE;
@@ -394,8 +425,8 @@ GRANT INSERT, UPDATE, DELETE ON crm.territory_rep, crm.rep_hours, crm.rep_licenc
 GRANT INSERT, UPDATE, DELETE ON crm.licensed_skill, crm.dispatch_weight TO crm_admin;
 GRANT SELECT ON crm.dispatch_latency, crm.dispatch_auto_share, crm.dispatch_queue, crm.dispatch_rep_load TO crm_bi_reader;
 REVOKE ALL ON FUNCTION crm.dispatch(bigint, timestamptz), crm.redispatch(bigint, timestamptz),
-              crm.escalate_overdue(timestamptz) FROM PUBLIC;
+              crm.dispatch_pending(integer, timestamptz), crm.escalate_overdue(timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION crm.dispatch(bigint, timestamptz), crm.redispatch(bigint, timestamptz),
-                          crm.escalate_overdue(timestamptz) TO crm_manager;
+                          crm.dispatch_pending(integer, timestamptz), crm.escalate_overdue(timestamptz) TO crm_manager;
 REVOKE ALL ON FUNCTION crm.ack(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION crm.ack(bigint) TO crm_rep;
