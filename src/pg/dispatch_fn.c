@@ -215,14 +215,13 @@ crm_lead_dispatch_trigger(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	if (!owner_null)
 	{
-		/* inserted with an owner: not dispatched, but it counts and is tracked for SLA views */
+		/*
+		 * Inserted with an owner (by hand, an import, or pg_restore): not dispatched, but an
+		 * open lead counts towards the owner's load.  No crm.lead_dispatch row is written, so
+		 * that a restore can bring back the dumped one.
+		 */
 		if (dispatch_status_open(status))
-		{
-			memset(&c, 0, sizeof(c));
-			c.rep_id = owner;
 			dispatch_bump_load(lead.tenant_id, owner, 1, false);
-			dispatch_record(&lead, &c, false, 0);
-		}
 		SPI_finish();
 		return PointerGetDatum(tup);
 	}

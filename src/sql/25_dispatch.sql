@@ -104,6 +104,9 @@ COMMENT ON COLUMN crm.rep_load.open_leads IS 'Leads the rep owns with status ass
 COMMENT ON COLUMN crm.rep_load.assigned_total IS 'Leads ever dispatched to the rep (the weighted policy''s share counter).';
 COMMENT ON COLUMN crm.rep_load.last_assigned_at IS 'When the rep last received a dispatched lead (round robin).';
 SELECT crm.setup_tenant_table('crm.rep_load');
+-- derived data: not dumped (WHERE false); on restore the triggers rebuild it from crm.rep and the
+-- open leads as their rows come back
+SELECT pg_catalog.pg_extension_config_dump('crm.rep_load', 'WHERE false');
 
 CREATE TABLE crm.lead_dispatch (
     tenant_id           bigint      NOT NULL DEFAULT crm.current_tenant(),
@@ -130,7 +133,7 @@ CREATE TABLE crm.lead_dispatch (
     CHECK ((rep_id IS NULL) = (reason IS NOT NULL) OR NOT auto)
 );
 COMMENT ON TABLE crm.lead_dispatch IS 'Dispatch state of each lead: territory, current assignee, or the reason nobody could take it; times of assignment, acknowledgement and SLA; escalation level. Written by the dispatch trigger and functions only.';
-COMMENT ON COLUMN crm.lead_dispatch.auto IS 'True when the current owner was chosen by dispatch (false: the lead was inserted with an owner).';
+COMMENT ON COLUMN crm.lead_dispatch.auto IS 'True when the current owner was chosen by dispatch (false: recorded by crm.ack for a lead that was given its owner by hand).';
 COMMENT ON COLUMN crm.lead_dispatch.reason IS 'Why the lead is unassigned: no location | no territory | no active rep | no qualified rep | outside working hours | no rep with positive weight | all at capacity.';
 COMMENT ON COLUMN crm.lead_dispatch.detail IS 'Reason per containing territory, in priority order: [{"territory_id":..,"reason":..}].';
 COMMENT ON COLUMN crm.lead_dispatch.first_assigned_at IS 'When the lead was first given to a rep (dispatch latency = this - lead_created_at).';
