@@ -25,8 +25,10 @@
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
 #include "utils/array.h"
+#include "pgtime.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 
 #include "dispatch.h"
 
@@ -86,34 +88,43 @@ col(int row, int attno, bool *isnull)
 	return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, attno, isnull);
 }
 
-/* the containing territories, copied out of SPI's tuple table */
+/* the containing territories of the lead's tenant, by priority, with their settings */
 static int
 locate(const DispatchLead *lead, Territory **out)
 {
-	Datum		v[4];
+	Datum		v[3];
 	Territory  *t;
+	int64	   *ids;
 	int			n;
+	int			k = 0;
 
 	v[0] = Float8GetDatum(lead->lon);
 	v[1] = Float8GetDatum(lead->lat);
 	v[2] = lead->srs;
-	v[3] = Int64GetDatum(lead->tenant_id);
 	dispatch_exec(DP_LOCATE, v, NULL, 0);
 	n = (int) SPI_processed;
-	t = palloc0(sizeof(Territory) * Max(n, 1));
+	ids = palloc(sizeof(int64) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
 		bool		isnull;
 
-		t[i].territory_id = DatumGetInt64(col(i, 1, &isnull));
-		t[i].policy = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-		t[i].weight_model = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
-		t[i].sla_seconds = DatumGetInt32(col(i, 4, &isnull));
-		if (isnull)
-			t[i].sla_seconds = 300;
+		ids[i] = DatumGetInt64(col(i, 1, &isnull));
+	}
+	t = palloc0(sizeof(Territory) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		const DispatchMembers *m = dispatch_members(lead->tenant_id, ids[i]);
+
+		if (!m->found)
+			continue;			/* located in the session's tenant, not the lead's */
+		t[k].territory_id = ids[i];
+		t[k].policy = pstrdup(m->policy);
+		t[k].weight_model = m->weight_model ? pstrdup(m->weight_model) : NULL;
+		t[k].sla_seconds = m->sla_seconds;
+		k++;
 	}
 	*out = t;
-	return n;
+	return k;
 }
 
 static bool
@@ -127,14 +138,15 @@ decide_available(void)
 
 /* weight of one candidate through crm.decide(model, 'weight', inputs) */
 static double
-decide_weight(const char *model, Datum inputs)
+decide_weight(const char *model, const CachedRep *rep, int32 open_leads)
 {
-	Datum		v[2];
+	Datum		v[3];
 	bool		isnull;
 	Datum		d;
 
 	v[0] = CStringGetTextDatum(model);
-	v[1] = inputs;
+	v[1] = CStringGetTextDatum(rep->inputs);
+	v[2] = Int32GetDatum(open_leads);
 	dispatch_exec(DP_DECIDE, v, NULL, 1);
 	if (SPI_processed != 1)
 		return 0;
@@ -142,73 +154,170 @@ decide_weight(const char *model, Datum inputs)
 	return isnull ? 0 : DatumGetFloat8(d);
 }
 
-/* reads the members of a territory into cands[]; returns their number */
-static int
-load_candidates(const DispatchLead *lead, const Territory *t, DispatchPolicy policy,
-				DispatchCandidate **cands_out, char ***emp_out)
+static bool
+has_skill(const CachedRep *r, const char *skill)
 {
-	bool		weighted = (policy == DISPATCH_WEIGHTED);
-	bool		use_decide = weighted && t->weight_model != NULL && decide_available();
-	Datum		v[7];
-	DispatchCandidate *c;
-	char	  **emp;
-	Datum	   *inputs;
-	int			n;
-
-	v[0] = Int64GetDatum(lead->tenant_id);
-	v[1] = Int64GetDatum(t->territory_id);
-	v[2] = lead->skills;
-	v[3] = TimestampTzGetDatum(lead->at);
-	v[4] = BoolGetDatum(weighted);
-	v[5] = BoolGetDatum(use_decide);
-	v[6] = lead->exclude;
-	dispatch_exec(DP_CANDIDATES, v, NULL, 0);
-	n = (int) SPI_processed;
-	c = palloc0(sizeof(DispatchCandidate) * Max(n, 1));
-	emp = palloc0(sizeof(char *) * Max(n, 1));
-	inputs = palloc0(sizeof(Datum) * Max(n, 1));
-	for (int i = 0; i < n; i++)
-	{
-		bool		isnull;
-
-		c[i].rep_id = DatumGetInt64(col(i, 1, &isnull));
-		c[i].slot = i;
-		emp[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-		c[i].capacity = DatumGetInt32(col(i, 3, &isnull));
-		c[i].open_leads = DatumGetInt32(col(i, 4, &isnull));
-		c[i].assigned_total = DatumGetInt64(col(i, 5, &isnull));
-		c[i].last_assigned = DatumGetFloat8(col(i, 6, &isnull));
-		c[i].qualified = DatumGetBool(col(i, 7, &isnull));
-		c[i].in_hours = DatumGetBool(col(i, 8, &isnull));
-		c[i].weight = DatumGetFloat8(col(i, 9, &isnull));
-		if (use_decide)
-			inputs[i] = SPI_datumTransfer(col(i, 10, &isnull), false, -1);
-	}
-	/* the decision model is asked only for candidates that passed the other filters */
-	for (int i = 0; use_decide && i < n; i++)
-		if (c[i].qualified && c[i].in_hours && c[i].open_leads < c[i].capacity)
-			c[i].weight = decide_weight(t->weight_model, inputs[i]);
-	*cands_out = c;
-	*emp_out = emp;
-	return n;
+	for (int i = 0; i < r->nskills; i++)
+		if (strcmp(r->skills[i], skill) == 0)
+			return true;
+	return false;
 }
 
 static bool
-lock_rep(const DispatchLead *lead, int64 rep_id, bool wait, int32 *open_leads)
+is_licensed_skill(const DispatchMembers *m, const char *skill)
 {
+	for (int i = 0; i < m->nlicensed; i++)
+		if (strcmp(m->licensed[i], skill) == 0)
+			return true;
+	return false;
+}
+
+static bool
+has_valid_licence(const CachedRep *r, const char *skill, int32 day)
+{
+	for (int i = 0; i < r->nlicences; i++)
+		if (strcmp(r->licences[i].skill, skill) == 0 &&
+			r->licences[i].valid_from <= day && day <= r->licences[i].valid_until)
+			return true;
+	return false;
+}
+
+/* holds every required skill, with a valid licence where the skill needs one */
+static bool
+qualified(const DispatchLead *lead, const DispatchMembers *m, const CachedRep *r)
+{
+	for (int i = 0; i < lead->nskills; i++)
+	{
+		if (!has_skill(r, lead->skill_list[i]))
+			return false;
+		if (is_licensed_skill(m, lead->skill_list[i]) &&
+			!has_valid_licence(r, lead->skill_list[i], lead->local_day))
+			return false;
+	}
+	return true;
+}
+
+/* no shifts = works any time */
+static bool
+in_hours(const DispatchLead *lead, const CachedRep *r)
+{
+	if (r->nhours == 0)
+		return true;
+	for (int i = 0; i < r->nhours; i++)
+		if (r->hours[i].weekday == lead->weekday && r->hours[i].starts <= lead->local_secs &&
+			lead->local_secs < r->hours[i].ends)
+			return true;
+	return false;
+}
+
+static bool
+excluded(const DispatchLead *lead, int64 rep_id)
+{
+	for (int i = 0; i < lead->nexclude; i++)
+		if (lead->exclude_ids[i] == rep_id)
+			return true;
+	return false;
+}
+
+/* reads the loads of the reps in c[] (one query); a rep without a load row is never reserved */
+static void
+read_loads(const DispatchLead *lead, DispatchCandidate *c, int n)
+{
+	Datum	   *ids = palloc(sizeof(Datum) * Max(n, 1));
 	Datum		v[2];
+
+	for (int i = 0; i < n; i++)
+	{
+		ids[i] = Int64GetDatum(c[i].rep_id);
+		c[i].open_leads = c[i].capacity;
+	}
+	v[0] = Int64GetDatum(lead->tenant_id);
+	v[1] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	dispatch_exec(DP_LOADS, v, NULL, 0);
+	for (uint64 row = 0; row < SPI_processed; row++)
+	{
+		bool		isnull;
+		int64		id = DatumGetInt64(col(row, 1, &isnull));
+
+		for (int i = 0; i < n; i++)
+			if (c[i].rep_id == id)
+			{
+				c[i].open_leads = DatumGetInt32(col(row, 2, &isnull));
+				c[i].assigned_total = DatumGetInt64(col(row, 3, &isnull));
+				c[i].last_assigned = DatumGetFloat8(col(row, 4, &isnull));
+			}
+	}
+}
+
+/* the territory's candidates with their flags, loads and weights; returns their number */
+static int
+load_candidates(const DispatchLead *lead, const Territory *t, DispatchPolicy policy,
+				const DispatchMembers **members, DispatchCandidate **cands_out)
+{
+	const DispatchMembers *m = dispatch_members(lead->tenant_id, t->territory_id);
+	bool		use_decide;
+	DispatchCandidate *c = palloc0(sizeof(DispatchCandidate) * Max(m->nreps, 1));
+	int			n = 0;
+
+	for (int i = 0; i < m->nreps; i++)
+	{
+		const CachedRep *r = &m->reps[i];
+
+		if (excluded(lead, r->rep_id))
+			continue;
+		c[n].rep_id = r->rep_id;
+		c[n].slot = i;
+		c[n].capacity = r->capacity;
+		c[n].last_assigned = -1;
+		c[n].weight = r->score;
+		c[n].qualified = qualified(lead, m, r);
+		c[n].in_hours = c[n].qualified && in_hours(lead, r);
+		n++;
+	}
+	if (n > 0)
+		read_loads(lead, c, n);
+	/* the decision model is asked only for candidates that passed the other filters */
+	use_decide = policy == DISPATCH_WEIGHTED && t->weight_model != NULL && n > 0 && decide_available();
+	for (int i = 0; use_decide && i < n; i++)
+		if (c[i].qualified && c[i].in_hours && c[i].open_leads < c[i].capacity)
+			c[i].weight = decide_weight(t->weight_model, &m->reps[c[i].slot], c[i].open_leads);
+	*members = m;
+	*cands_out = c;
+	return n;
+}
+
+/*
+ * Reserves a rep: open_leads + 1 under the row lock if there is room.  Without wait, a rep
+ * locked by another transaction is reported busy (*busy) instead of waited for.
+ */
+static bool
+try_reserve(const DispatchLead *lead, const DispatchCandidate *c, bool wait, bool *busy)
+{
+	Datum		v[3];
 	bool		isnull;
 
-	if (wait && holds_rep_above(lead->tenant_id, rep_id))
-		return false;			/* waiting could close a cycle: treat the rep as busy */
+	*busy = false;
 	v[0] = Int64GetDatum(lead->tenant_id);
-	v[1] = Int64GetDatum(rep_id);
-	dispatch_exec(wait ? DP_LOCK_WAIT : DP_LOCK_TRY, v, NULL, 1);
-	if (SPI_processed != 1)
+	v[1] = Int64GetDatum(c->rep_id);
+	v[2] = Int32GetDatum(c->capacity);
+	if (wait)
+	{
+		if (holds_rep_above(lead->tenant_id, c->rep_id))
+			return false;		/* waiting could close a cycle: treat the rep as unavailable */
+		dispatch_exec(DP_RESERVE_WAIT, v, NULL, 0);
+		if (SPI_processed == 0)
+			return false;
+		note_rep_lock(lead->tenant_id, c->rep_id);
+		return true;
+	}
+	dispatch_exec(DP_RESERVE_TRY, v, NULL, 0);
+	if (DatumGetInt32(col(0, 1, &isnull)) == 0)
+	{
+		*busy = true;
 		return false;
-	note_rep_lock(lead->tenant_id, rep_id);
-	*open_leads = DatumGetInt32(col(0, 1, &isnull));
-	return true;
+	}
+	note_rep_lock(lead->tenant_id, c->rep_id);
+	return DatumGetInt32(col(0, 2, &isnull)) == 1;
 }
 
 void
@@ -230,26 +339,13 @@ static int
 reserve(const DispatchLead *lead, DispatchCandidate *c, int n)
 {
 	bool	   *skipped = palloc0(sizeof(bool) * n);
-	int32		open_leads;
 
-	for (int pass = 0; pass < 2; pass++)
-	{
-		for (int i = 0; i < n; i++)
-		{
-			if (pass == 1 && !skipped[i])
-				continue;
-			if (!lock_rep(lead, c[i].rep_id, pass == 1, &open_leads))
-			{
-				skipped[i] = true;
-				continue;
-			}
-			if (open_leads < c[i].capacity)
-			{
-				dispatch_bump_load(lead->tenant_id, c[i].rep_id, 1, true);
-				return i;
-			}
-		}
-	}
+	for (int i = 0; i < n; i++)
+		if (try_reserve(lead, &c[i], false, &skipped[i]))
+			return i;
+	for (int i = 0; i < n; i++)
+		if (skipped[i] && try_reserve(lead, &c[i], true, &skipped[i]))
+			return i;
 	return -1;
 }
 
@@ -259,7 +355,7 @@ try_territory(const DispatchLead *lead, const Territory *t, DispatchChoice *out)
 	DispatchPolicy policy;
 	DispatchCandidate *c;
 	DispatchReason reason;
-	char	  **emp;
+	const DispatchMembers *m;
 	int			n;
 	int			chosen;
 
@@ -269,7 +365,7 @@ try_territory(const DispatchLead *lead, const Territory *t, DispatchChoice *out)
 				 errmsg("territory %lld has unknown assignment policy \"%s\"",
 						(long long) t->territory_id, t->policy),
 				 errhint("Use round_robin, least_loaded or weighted.")));
-	n = load_candidates(lead, t, policy, &c, &emp);
+	n = load_candidates(lead, t, policy, &m, &c);
 	n = dispatch_rank(c, n, policy, lead->lead_id, &reason);
 	if (n == 0)
 		return reason;
@@ -277,13 +373,56 @@ try_territory(const DispatchLead *lead, const Territory *t, DispatchChoice *out)
 	if (chosen < 0)
 		return DISPATCH_ALL_AT_CAPACITY;
 	out->rep_id = c[chosen].rep_id;
-	out->employee_no = emp[c[chosen].slot];
+	out->employee_no = pstrdup(m->reps[c[chosen].slot].employee_no);
 	return DISPATCH_OK;
 }
 
-void
-dispatch_choose(const DispatchLead *lead, DispatchChoice *out)
+/* required skills and excluded reps as C arrays, and the dispatch time in Asia/Shanghai */
+static void
+prepare_lead(DispatchLead *lead)
 {
+	static pg_tz *shanghai = NULL;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			tzoff;
+	int			j;
+
+	deconstruct_array(DatumGetArrayTypeP(lead->skills), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &n);
+	lead->skill_list = palloc(sizeof(char *) * Max(n, 1));
+	lead->nskills = 0;
+	for (int i = 0; i < n; i++)
+		if (!nulls[i])
+			lead->skill_list[lead->nskills++] = TextDatumGetCString(elems[i]);
+	deconstruct_array(DatumGetArrayTypeP(lead->exclude), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  &elems, &nulls, &n);
+	lead->exclude_ids = palloc(sizeof(int64) * Max(n, 1));
+	lead->nexclude = n;
+	for (int i = 0; i < n; i++)
+		lead->exclude_ids[i] = nulls[i] ? 0 : DatumGetInt64(elems[i]);
+	if (shanghai == NULL)
+		shanghai = pg_tzset("Asia/Shanghai");
+	if (shanghai == NULL)
+		elog(ERROR, "time zone Asia/Shanghai is not available");
+	if (timestamp2tm(lead->at, &tzoff, &tm, &fsec, NULL, shanghai) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("dispatch time is out of range"),
+				 errhint("Pass a finite timestamp as the dispatch time.")));
+	j = date2j(tm.tm_year, tm.tm_mon, tm.tm_mday);
+	lead->weekday = j2day(j) == 0 ? 7 : j2day(j);
+	lead->local_secs = tm.tm_hour * 3600.0 + tm.tm_min * 60.0 + tm.tm_sec + fsec / 1000000.0;
+	lead->local_day = j - POSTGRES_EPOCH_JDATE;
+}
+
+void
+dispatch_choose(const DispatchLead *lead_in, DispatchChoice *out)
+{
+	DispatchLead lead_copy = *lead_in;
+	DispatchLead *lead = &lead_copy;
 	Territory  *t;
 	StringInfoData detail;
 	int			n;
@@ -294,6 +433,7 @@ dispatch_choose(const DispatchLead *lead, DispatchChoice *out)
 		out->reason = DISPATCH_NO_LOCATION;
 		return;
 	}
+	prepare_lead(lead);
 	n = locate(lead, &t);
 	if (n == 0)
 	{

@@ -25,7 +25,59 @@ typedef struct DispatchLead
 	Datum		exclude;		/* int8[]: reps that may not get the lead */
 	TimestampTz at;				/* dispatch time: working hours and licences are checked then */
 	TimestampTz created_at;
+	/* filled by dispatch_choose() */
+	int			nskills;
+	char	  **skill_list;
+	int			nexclude;
+	int64	   *exclude_ids;
+	int			weekday;		/* ISO weekday of at in Asia/Shanghai */
+	double		local_secs;		/* seconds since local midnight */
+	int32		local_day;		/* local date as DateADT */
 } DispatchLead;
+
+/* Cached facts about the members of one territory (dispatch_cache.c). */
+typedef struct CachedShift
+{
+	int32		weekday;
+	double		starts;			/* seconds since midnight, inclusive */
+	double		ends;			/* exclusive */
+} CachedShift;
+
+typedef struct CachedLicence
+{
+	char	   *skill;
+	int32		valid_from;		/* DateADT */
+	int32		valid_until;	/* DateADT, inclusive; INT32_MAX = no expiry */
+} CachedLicence;
+
+typedef struct CachedRep
+{
+	int64		rep_id;
+	char	   *employee_no;
+	int32		capacity;
+	double		score;			/* static weighted score: membership weight x sum of weights x metrics */
+	char	   *inputs;			/* JSON inputs for crm.decide */
+	int			nskills;
+	char	  **skills;
+	int			nhours;
+	CachedShift *hours;
+	int			nlicences;
+	CachedLicence *licences;
+} CachedRep;
+
+typedef struct DispatchMembers
+{
+	bool		found;			/* the territory exists for this tenant */
+	char	   *policy;
+	char	   *weight_model;	/* NULL when unset */
+	int32		sla_seconds;
+	int			nreps;			/* active members whose rep is active */
+	CachedRep  *reps;
+	int			nlicensed;		/* the tenant's licensed skills */
+	char	  **licensed;
+} DispatchMembers;
+
+extern const DispatchMembers *dispatch_members(int64 tenant_id, int64 territory_id);
 
 /* The outcome: a rep, or the reason nobody could take the lead. */
 typedef struct DispatchChoice
@@ -66,12 +118,14 @@ extern Datum dispatch_empty_int8_array(void);
 typedef enum DispatchPlan
 {
 	DP_LOCATE,
-	DP_CANDIDATES,
-	DP_LOCK_TRY,
-	DP_LOCK_WAIT,
+	DP_TERRITORY,
+	DP_MEMBERS,
+	DP_LICENSED,
+	DP_LOADS,
+	DP_RESERVE_TRY,
+	DP_RESERVE_WAIT,
 	DP_BUMP,
-	DP_STATE,
-	DP_OUTBOX,
+	DP_RECORD,
 	DP_LEAD_LOCK,
 	DP_LEAD_SET,
 	DP_TRIED,

@@ -60,8 +60,8 @@ dispatch_set_lead(int64 tenant_id, int64 lead_id, bool has_owner, int64 owner, c
 void
 dispatch_record(const DispatchLead *lead, const DispatchChoice *c, bool automatic, int16 level)
 {
-	Datum		v[11];
-	char		nulls[11];
+	Datum		v[12];
+	char		nulls[12];
 	bool		assigned = (c->reason == DISPATCH_OK);
 
 	memset(nulls, ' ', sizeof(nulls));
@@ -80,18 +80,9 @@ dispatch_record(const DispatchLead *lead, const DispatchChoice *c, bool automati
 	v[8] = TimestampTzGetDatum(lead->at);
 	v[9] = Int32GetDatum(c->sla_seconds);
 	v[10] = Int16GetDatum(level);
-	dispatch_exec(DP_STATE, v, nulls, 0);
-	if (!assigned || !automatic)
-		return;
-	v[2] = c->employee_no ? CStringGetTextDatum(c->employee_no) : (Datum) 0;
-	nulls[2] = c->employee_no ? ' ' : 'n';
-	v[3] = Int64GetDatum(c->rep_id);
-	v[4] = Int64GetDatum(c->territory_id);
-	nulls[3] = nulls[5] = nulls[6] = ' ';
-	nulls[4] = c->has_territory ? ' ' : 'n';
-	v[5] = TimestampTzGetDatum(lead->at);
-	v[6] = Int32GetDatum(c->sla_seconds);
-	dispatch_exec(DP_OUTBOX, v, nulls, 0);
+	v[11] = c->employee_no ? CStringGetTextDatum(c->employee_no) : (Datum) 0;
+	nulls[11] = c->employee_no ? ' ' : 'n';
+	dispatch_exec(DP_RECORD, v, nulls, 0);
 }
 
 /* column numbers of crm.lead, looked up once per trigger call site */

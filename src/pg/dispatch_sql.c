@@ -19,54 +19,72 @@ typedef struct PlanDef
 } PlanDef;
 
 static const PlanDef plan_defs[DP_COUNT] = {
+	/* crm.locate returns the containing territories by priority, then id */
 	[DP_LOCATE] = {
-		"SELECT l.territory_id, t.assignment_policy, t.weight_model, t.sla_seconds"
-		"  FROM crm.locate($1, $2, $3) l"
-		"  JOIN crm.territory t ON t.tenant_id = $4 AND t.territory_id = l.territory_id"
-		" ORDER BY l.priority, l.territory_id",
-		4, {FLOAT8OID, FLOAT8OID, TEXTOID, INT8OID}
+		"SELECT territory_id FROM crm.locate($1, $2, $3)",
+		3, {FLOAT8OID, FLOAT8OID, TEXTOID}
 	},
-	[DP_CANDIDATES] = {
-		"WITH n AS (SELECT ($4 AT TIME ZONE 'Asia/Shanghai') AS lt)"
-		" SELECT r.rep_id, r.employee_no, r.capacity, ld.open_leads, ld.assigned_total,"
-		"        COALESCE(EXTRACT(epoch FROM ld.last_assigned_at)::float8, -1::float8),"
-		"        (cardinality($3) = 0 OR (r.skills @> $3 AND NOT EXISTS ("
-		"            SELECT 1 FROM unnest($3) s(skill)"
-		"              JOIN crm.licensed_skill k ON k.tenant_id = $1 AND k.skill = s.skill"
-		"             WHERE NOT EXISTS (SELECT 1 FROM crm.rep_licence c"
-		"                                WHERE c.tenant_id = $1 AND c.rep_id = r.rep_id AND c.skill = s.skill"
-		"                                  AND c.valid_from <= n.lt::date"
-		"                                  AND (c.valid_until IS NULL OR c.valid_until >= n.lt::date)))))"
-		"          AS qualified,"
-		"        (NOT EXISTS (SELECT 1 FROM crm.rep_hours h WHERE h.tenant_id = $1 AND h.rep_id = r.rep_id)"
-		"         OR EXISTS (SELECT 1 FROM crm.rep_hours h WHERE h.tenant_id = $1 AND h.rep_id = r.rep_id"
-		"                       AND h.weekday = EXTRACT(isodow FROM n.lt)"
-		"                       AND h.starts <= n.lt::time AND n.lt::time < h.ends)) AS in_hours,"
-		"        CASE WHEN $5 THEN (m.weight * COALESCE("
+	[DP_TERRITORY] = {
+		"SELECT assignment_policy, weight_model, sla_seconds FROM crm.territory"
+		" WHERE tenant_id = $1 AND territory_id = $2",
+		2, {INT8OID, INT8OID}
+	},
+	[DP_MEMBERS] = {
+		"SELECT r.rep_id, r.employee_no, r.capacity,"
+		"       (m.weight * COALESCE("
 		"            (SELECT sum(w.weight * COALESCE(v.value, 0)) FROM crm.dispatch_weight w"
 		"               LEFT JOIN crm.rep_metric v ON v.tenant_id = $1 AND v.rep_id = r.rep_id AND v.metric = w.metric"
 		"              WHERE w.tenant_id = $1 AND w.territory_id IS NOT DISTINCT FROM"
 		"                    (CASE WHEN EXISTS (SELECT 1 FROM crm.dispatch_weight x"
 		"                                        WHERE x.tenant_id = $1 AND x.territory_id = $2) THEN $2 END)),"
-		"            1))::float8 ELSE 1::float8 END AS weight,"
-		"        CASE WHEN $6 THEN COALESCE((SELECT jsonb_object_agg(v.metric, v.value) FROM crm.rep_metric v"
-		"                                     WHERE v.tenant_id = $1 AND v.rep_id = r.rep_id), '{}'::jsonb)"
-		"             || jsonb_build_object('rep_id', r.rep_id, 'territory_id', $2, 'open_leads', ld.open_leads,"
-		"                                   'capacity', r.capacity, 'membership_weight', m.weight) END AS inputs"
-		"   FROM n, crm.territory_rep m"
-		"   JOIN crm.rep r ON r.tenant_id = m.tenant_id AND r.rep_id = m.rep_id"
-		"   JOIN crm.rep_load ld ON ld.tenant_id = r.tenant_id AND ld.rep_id = r.rep_id"
-		"  WHERE m.tenant_id = $1 AND m.territory_id = $2 AND m.active AND r.active"
-		"    AND r.rep_id <> ALL ($7)",
-		7, {INT8OID, INT8OID, TEXTARRAYOID, TIMESTAMPTZOID, BOOLOID, BOOLOID, INT8ARRAYOID}
-	},
-	[DP_LOCK_TRY] = {
-		"SELECT open_leads FROM crm.rep_load WHERE tenant_id = $1 AND rep_id = $2 FOR UPDATE SKIP LOCKED",
+		"            1))::float8,"
+		"       (COALESCE((SELECT jsonb_object_agg(v.metric, v.value) FROM crm.rep_metric v"
+		"                   WHERE v.tenant_id = $1 AND v.rep_id = r.rep_id), '{}'::jsonb)"
+		"        || jsonb_build_object('rep_id', r.rep_id, 'territory_id', $2, 'capacity', r.capacity,"
+		"                              'membership_weight', m.weight))::text,"
+		"       r.skills,"
+		"       ARRAY(SELECT h.weekday::int4 FROM crm.rep_hours h WHERE h.tenant_id = $1 AND h.rep_id = r.rep_id"
+		"              ORDER BY h.weekday, h.starts),"
+		"       ARRAY(SELECT EXTRACT(epoch FROM h.starts)::float8 FROM crm.rep_hours h"
+		"              WHERE h.tenant_id = $1 AND h.rep_id = r.rep_id ORDER BY h.weekday, h.starts),"
+		"       ARRAY(SELECT EXTRACT(epoch FROM h.ends)::float8 FROM crm.rep_hours h"
+		"              WHERE h.tenant_id = $1 AND h.rep_id = r.rep_id ORDER BY h.weekday, h.starts),"
+		"       ARRAY(SELECT c.skill FROM crm.rep_licence c WHERE c.tenant_id = $1 AND c.rep_id = r.rep_id"
+		"              ORDER BY c.skill, c.licence_no),"
+		"       ARRAY(SELECT (c.valid_from - date '2000-01-01')::int4 FROM crm.rep_licence c"
+		"              WHERE c.tenant_id = $1 AND c.rep_id = r.rep_id ORDER BY c.skill, c.licence_no),"
+		"       ARRAY(SELECT COALESCE(c.valid_until - date '2000-01-01', 2147483647)::int4 FROM crm.rep_licence c"
+		"              WHERE c.tenant_id = $1 AND c.rep_id = r.rep_id ORDER BY c.skill, c.licence_no)"
+		"  FROM crm.territory_rep m"
+		"  JOIN crm.rep r ON r.tenant_id = m.tenant_id AND r.rep_id = m.rep_id"
+		" WHERE m.tenant_id = $1 AND m.territory_id = $2 AND m.active AND r.active"
+		" ORDER BY r.rep_id",
 		2, {INT8OID, INT8OID}
 	},
-	[DP_LOCK_WAIT] = {
-		"SELECT open_leads FROM crm.rep_load WHERE tenant_id = $1 AND rep_id = $2 FOR UPDATE",
+	[DP_LICENSED] = {
+		"SELECT array_agg(skill) FROM crm.licensed_skill WHERE tenant_id = $1 AND $2 IS NOT NULL",
 		2, {INT8OID, INT8OID}
+	},
+	[DP_LOADS] = {
+		"SELECT l.rep_id, l.open_leads, l.assigned_total,"
+		"       COALESCE(EXTRACT(epoch FROM l.last_assigned_at)::float8, -1::float8)"
+		"  FROM unnest($2) AS x(id)"
+		"  CROSS JOIN LATERAL (SELECT * FROM crm.rep_load r WHERE r.tenant_id = $1 AND r.rep_id = x.id) l",
+		2, {INT8OID, INT8ARRAYOID}
+	},
+	[DP_RESERVE_TRY] = {
+		"WITH l AS (SELECT open_leads FROM crm.rep_load WHERE tenant_id = $1 AND rep_id = $2 FOR UPDATE SKIP LOCKED),"
+		"     u AS (UPDATE crm.rep_load d SET open_leads = d.open_leads + 1, assigned_total = d.assigned_total + 1,"
+		"                  last_assigned_at = clock_timestamp()"
+		"            WHERE d.tenant_id = $1 AND d.rep_id = $2 AND (SELECT l.open_leads FROM l) < $3 RETURNING 1)"
+		" SELECT (SELECT count(*) FROM l)::int4, (SELECT count(*) FROM u)::int4",
+		3, {INT8OID, INT8OID, INT4OID}
+	},
+	[DP_RESERVE_WAIT] = {
+		"UPDATE crm.rep_load SET open_leads = open_leads + 1, assigned_total = assigned_total + 1,"
+		"       last_assigned_at = clock_timestamp()"
+		" WHERE tenant_id = $1 AND rep_id = $2 AND open_leads < $3 RETURNING 1",
+		3, {INT8OID, INT8OID, INT4OID}
 	},
 	[DP_BUMP] = {
 		"UPDATE crm.rep_load SET open_leads = GREATEST(open_leads + $3, 0),"
@@ -75,29 +93,30 @@ static const PlanDef plan_defs[DP_COUNT] = {
 		" WHERE tenant_id = $1 AND rep_id = $2",
 		4, {INT8OID, INT8OID, INT4OID, BOOLOID}
 	},
-	[DP_STATE] = {
-		"INSERT INTO crm.lead_dispatch AS d (tenant_id, lead_id, territory_id, rep_id, auto, reason, detail,"
-		"       lead_created_at, first_assigned_at, assigned_at, sla_due_at, escalation_level, tried_reps)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $4 IS NOT NULL THEN $9 END, CASE WHEN $4 IS NOT NULL THEN $9 END,"
-		"         CASE WHEN $4 IS NOT NULL AND $5 THEN $9 + make_interval(secs => $10) END, $11,"
-		"         CASE WHEN $4 IS NULL THEN '{}'::int8[] ELSE ARRAY[$4] END)"
-		" ON CONFLICT (tenant_id, lead_id) DO UPDATE"
-		"   SET territory_id = EXCLUDED.territory_id, rep_id = EXCLUDED.rep_id, auto = EXCLUDED.auto,"
-		"       reason = EXCLUDED.reason, detail = EXCLUDED.detail, assigned_at = EXCLUDED.assigned_at,"
-		"       first_assigned_at = COALESCE(d.first_assigned_at, EXCLUDED.first_assigned_at),"
-		"       acked_at = NULL, acked_by = NULL, sla_due_at = EXCLUDED.sla_due_at,"
-		"       escalation_level = EXCLUDED.escalation_level,"
-		"       tried_reps = CASE WHEN EXCLUDED.rep_id IS NULL THEN d.tried_reps ELSE d.tried_reps || EXCLUDED.rep_id END,"
-		"       dispatch_count = d.dispatch_count + 1, updated_at = clock_timestamp()",
-		11, {INT8OID, INT8OID, INT8OID, INT8OID, BOOLOID, TEXTOID, JSONBOID, TIMESTAMPTZOID,
-		TIMESTAMPTZOID, INT4OID, INT2OID}
-	},
-	[DP_OUTBOX] = {
-		"INSERT INTO crm.outbox (tenant_id, topic, entity, entity_id, recipient, payload)"
-		" VALUES ($1, 'lead.assigned', 'lead', $2, $3,"
-		"         jsonb_build_object('lead_id', $2, 'rep_id', $4, 'territory_id', $5, 'assigned_at', $6,"
-		"                            'ack_due_at', $6 + make_interval(secs => $7)))",
-		7, {INT8OID, INT8OID, TEXTOID, INT8OID, INT8OID, TIMESTAMPTZOID, INT4OID}
+	/* the lead's dispatch state, and its lead.assigned outbox row when a rep was chosen automatically */
+	[DP_RECORD] = {
+		"WITH s AS ("
+		"  INSERT INTO crm.lead_dispatch AS d (tenant_id, lead_id, territory_id, rep_id, auto, reason, detail,"
+		"         lead_created_at, first_assigned_at, assigned_at, sla_due_at, escalation_level, tried_reps)"
+		"  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $4 IS NOT NULL THEN $9 END,"
+		"          CASE WHEN $4 IS NOT NULL THEN $9 END,"
+		"          CASE WHEN $4 IS NOT NULL AND $5 THEN $9 + make_interval(secs => $10) END, $11,"
+		"          CASE WHEN $4 IS NULL THEN '{}'::int8[] ELSE ARRAY[$4] END)"
+		"  ON CONFLICT (tenant_id, lead_id) DO UPDATE"
+		"     SET territory_id = EXCLUDED.territory_id, rep_id = EXCLUDED.rep_id, auto = EXCLUDED.auto,"
+		"         reason = EXCLUDED.reason, detail = EXCLUDED.detail, assigned_at = EXCLUDED.assigned_at,"
+		"         first_assigned_at = COALESCE(d.first_assigned_at, EXCLUDED.first_assigned_at),"
+		"         acked_at = NULL, acked_by = NULL, sla_due_at = EXCLUDED.sla_due_at,"
+		"         escalation_level = EXCLUDED.escalation_level,"
+		"         tried_reps = CASE WHEN EXCLUDED.rep_id IS NULL THEN d.tried_reps ELSE d.tried_reps || EXCLUDED.rep_id END,"
+		"         dispatch_count = d.dispatch_count + 1, updated_at = clock_timestamp())"
+		" INSERT INTO crm.outbox (tenant_id, topic, entity, entity_id, recipient, payload)"
+		" SELECT $1, 'lead.assigned', 'lead', $2, $12,"
+		"        jsonb_build_object('lead_id', $2, 'rep_id', $4, 'territory_id', $3, 'assigned_at', $9,"
+		"                           'ack_due_at', $9 + make_interval(secs => $10))"
+		"  WHERE $4 IS NOT NULL AND $5",
+		12, {INT8OID, INT8OID, INT8OID, INT8OID, BOOLOID, TEXTOID, JSONBOID, TIMESTAMPTZOID,
+		TIMESTAMPTZOID, INT4OID, INT2OID, TEXTOID}
 	},
 	[DP_LEAD_LOCK] = {
 		"SELECT lon, lat, srs, required_skills, status, owner_rep_id, created_at"
@@ -119,8 +138,8 @@ static const PlanDef plan_defs[DP_COUNT] = {
 	[DP_DECIDE] = {
 		"SELECT CASE jsonb_typeof(r) WHEN 'number' THEN (r #>> '{}')::float8"
 		"                            WHEN 'object' THEN (r ->> 'weight')::float8 END"
-		"  FROM crm.decide($1, 'weight', $2) r",
-		2, {TEXTOID, JSONBOID}
+		"  FROM crm.decide($1, 'weight', $2::jsonb || jsonb_build_object('open_leads', $3)) r",
+		3, {TEXTOID, TEXTOID, INT4OID}
 	},
 };
 

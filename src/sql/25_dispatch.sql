@@ -98,8 +98,8 @@ CREATE TABLE crm.rep_load (
     last_assigned_at timestamptz,
     PRIMARY KEY (tenant_id, rep_id),
     FOREIGN KEY (tenant_id, rep_id) REFERENCES crm.rep (tenant_id, rep_id) ON DELETE CASCADE
-);
-COMMENT ON TABLE crm.rep_load IS 'Dispatch counters per rep, kept by triggers: its row is the lock that serialises assignments to the rep (docs/dispatch.md, concurrency).';
+) WITH (fillfactor = 20);
+COMMENT ON TABLE crm.rep_load IS 'Dispatch counters per rep, kept by triggers: its row is the lock that serialises assignments to the rep (docs/dispatch.md, concurrency). Small rows updated on every assignment: fillfactor 20 keeps the updates HOT.';
 COMMENT ON COLUMN crm.rep_load.open_leads IS 'Leads the rep owns with status assigned, accepted or qualified (compared with crm.rep.capacity).';
 COMMENT ON COLUMN crm.rep_load.assigned_total IS 'Leads ever dispatched to the rep (the weighted policy''s share counter).';
 COMMENT ON COLUMN crm.rep_load.last_assigned_at IS 'When the rep last received a dispatched lead (round robin).';
@@ -181,6 +181,31 @@ CREATE TRIGGER lead_20_dispatch_release AFTER UPDATE OF status, owner_rep_id ON 
     EXECUTE FUNCTION crm.lead_dispatch_release();
 CREATE TRIGGER lead_20_dispatch_release_del AFTER DELETE ON crm.lead FOR EACH ROW
     EXECUTE FUNCTION crm.lead_dispatch_release();
+
+-- ---------------------------------------------------------------------------------------------
+-- Every backend caches the members of territories (reps, skills, licences, hours, weights);
+-- a change to any of these tables drops the cache everywhere (relcache invalidation).
+-- ---------------------------------------------------------------------------------------------
+CREATE FUNCTION crm.dispatch_config_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'crm_dispatch_config_changed' LANGUAGE C;
+COMMENT ON FUNCTION crm.dispatch_config_changed() IS 'Statement trigger on the dispatch configuration tables: invalidates every backend''s cache of territory members.';
+REVOKE ALL ON FUNCTION crm.dispatch_config_changed() FROM PUBLIC;
+CREATE TRIGGER territory_rep_20_dispatch_config AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON crm.territory_rep
+    FOR EACH STATEMENT EXECUTE FUNCTION crm.dispatch_config_changed();
+CREATE TRIGGER rep_20_dispatch_config AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON crm.rep
+    FOR EACH STATEMENT EXECUTE FUNCTION crm.dispatch_config_changed();
+CREATE TRIGGER territory_20_dispatch_config AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON crm.territory
+    FOR EACH STATEMENT EXECUTE FUNCTION crm.dispatch_config_changed();
+CREATE TRIGGER rep_hours_20_dispatch_config AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON crm.rep_hours
+    FOR EACH STATEMENT EXECUTE FUNCTION crm.dispatch_config_changed();
+CREATE TRIGGER licensed_skill_20_dispatch_config AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON crm.licensed_skill
+    FOR EACH STATEMENT EXECUTE FUNCTION crm.dispatch_config_changed();
+CREATE TRIGGER rep_licence_20_dispatch_config AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON crm.rep_licence
+    FOR EACH STATEMENT EXECUTE FUNCTION crm.dispatch_config_changed();
+CREATE TRIGGER rep_metric_20_dispatch_config AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON crm.rep_metric
+    FOR EACH STATEMENT EXECUTE FUNCTION crm.dispatch_config_changed();
+CREATE TRIGGER dispatch_weight_20_dispatch_config AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON crm.dispatch_weight
+    FOR EACH STATEMENT EXECUTE FUNCTION crm.dispatch_config_changed();
 
 -- ---------------------------------------------------------------------------------------------
 -- Dispatch functions
