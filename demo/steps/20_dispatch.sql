@@ -1,6 +1,6 @@
 -- Dispatch: the day's visit leads of 00_chain go to the reps of the territory they fall in.
 -- Territories come from 15_territories.sql (geo-fences of the chain's cities); should that step be
--- absent, a 12 km circle around each city's central store stands in for it.
+-- absent, a 12 km circle around each city's central store stands in for them.
 \echo
 \echo '================ 20. Dispatch: territories, qualified reps, working hours, SLA ================'
 
@@ -10,14 +10,22 @@ SELECT 'CITY-' || s.code, s.city, crm.geofence_circle(s.lon, s.lat, 12000, s.srs
   FROM crm.store s
  WHERE s.code LIKE '%-1' AND NOT EXISTS (SELECT 1 FROM crm.territory);
 
--- every city rep (R<city><k>) serves the territories that contain the city's central store
+-- every city rep (R<city><k>) serves the territories that contain the city's central store;
+-- oncology-trained reps also serve the territories around their city's DTP pharmacy (e.g. a
+-- check-in circle that comes before the city)
 INSERT INTO crm.territory_rep (territory_id, rep_id)
 SELECT DISTINCT t.territory_id, r.rep_id
   FROM crm.rep r
   JOIN crm.store s ON s.code = ltrim(substr(r.employee_no, 2, 2), '0') || '-1'
+                   OR (s.code = ltrim(substr(r.employee_no, 2, 2), '0') || '-4' AND 'oncology' = ANY (r.skills))
  CROSS JOIN LATERAL crm.locate(s.lon, s.lat, s.srs) t
  WHERE r.employee_no LIKE 'R%'
 ON CONFLICT DO NOTHING;
+
+-- Zhejiang balances by load, Jiangsu takes turns
+UPDATE crm.territory t SET assignment_policy = 'least_loaded'
+  FROM crm.store s
+ WHERE s.code LIKE '%-1' AND s.province = '浙江' AND crm.geofence_contains(t.fence, s.lon, s.lat, s.srs);
 
 -- the province managers escalate; licensed pharmacists need a valid licence on file
 UPDATE crm.territory t SET manager_rep_id = m.rep_id

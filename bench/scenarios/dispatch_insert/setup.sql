@@ -16,3 +16,17 @@ SELECT t.territory_id, r.rep_id
 INSERT INTO crm.rep_metric (rep_id, metric, value)
 SELECT rep_id, 'fulfilment_rate', 0.5 + (rep_id % 5) / 10.0 FROM crm.rep;
 INSERT INTO crm.dispatch_weight (metric, weight) VALUES ('fulfilment_rate', 1);
+
+-- leads arrive one at a time, each in its own transaction (the mini-program / call-centre pattern)
+CREATE PROCEDURE public.bench_insert_leads(n integer, tag text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    FOR g IN 1..n LOOP
+        INSERT INTO crm.lead (external_ref, source, lon, lat, required_skills)
+        VALUES (tag || g, 'wechat', 118.01 + (g::bigint * 7919 % 19900) / 10000.0,
+                31.01 + (g::bigint * 104729 % 14900) / 10000.0,
+                CASE WHEN g % 3 = 0 THEN '{oncology}'::text[] ELSE '{}' END);
+        COMMIT;
+    END LOOP;
+END
+$$;
