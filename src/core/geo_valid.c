@@ -7,10 +7,13 @@
  *   2. a ring is closed (last vertex = first vertex);
  *   3. consecutive duplicate vertices are dropped silently; a ring must keep
  *      3 distinct vertices and a non-zero area;
- *   4. a ring does not cross or touch itself (no two non-adjacent edges meet,
- *      no spike where an edge doubles back on the previous one);
+ *   4. a ring does not cross itself: no two edges cross or overlap along a
+ *      stretch.  Touching itself in a single point and zero-width spikes
+ *      (an edge doubling back on the previous one) are tolerated, since they
+ *      do not change what is inside; under CRM_GEO_STRICT (the
+ *      strict OGC / KML 2.2 reading) they are errors too;
  *   5. shells are made counter-clockwise and holes clockwise; with
- *      CRM_GEO_STRICT_ORIENTATION a clockwise shell is an error (KML 2.2 rule);
+ *      CRM_GEO_STRICT a clockwise shell is an error (KML 2.2 rule);
  *   6. every hole lies inside its shell (all its vertices covered by the
  *      shell, no edge of it crossing the shell).
  * With CRM_GEO_REPAIR, rule 1/3 failures drop the ring (a polygon whose shell is
@@ -63,23 +66,37 @@ on_segment(const CrmGeoPt *a, const CrmGeoPt *b, const CrmGeoPt *p)
 		fmin(a->y, b->y) <= p->y && p->y <= fmax(a->y, b->y);
 }
 
-/* Do segments ab and cd meet (cross or touch)? proper is set when they cross in their interiors. */
-static bool
-segments_meet(const CrmGeoPt *a, const CrmGeoPt *b, const CrmGeoPt *c, const CrmGeoPt *d, bool *proper)
+/* How segments ab and cd meet. */
+typedef enum Meet
+{
+	MEET_NONE, MEET_TOUCH, MEET_CROSS, MEET_OVERLAP
+} Meet;
+
+static Meet
+segments_meet(const CrmGeoPt *a, const CrmGeoPt *b, const CrmGeoPt *c, const CrmGeoPt *d)
 {
 	int			o1 = sgn(orient(a, b, c)),
 				o2 = sgn(orient(a, b, d)),
 				o3 = sgn(orient(c, d, a)),
 				o4 = sgn(orient(c, d, b));
 
-	*proper = false;
 	if (o1 * o2 < 0 && o3 * o4 < 0)
+		return MEET_CROSS;
+	if (o1 == 0 && o2 == 0)
 	{
-		*proper = true;
-		return true;
+		bool		use_x = fabs(b->x - a->x) >= fabs(b->y - a->y);
+		double		a0 = use_x ? fmin(a->x, b->x) : fmin(a->y, b->y),
+					a1 = use_x ? fmax(a->x, b->x) : fmax(a->y, b->y),
+					c0 = use_x ? fmin(c->x, d->x) : fmin(c->y, d->y),
+					c1 = use_x ? fmax(c->x, d->x) : fmax(c->y, d->y);
+		double		len = fmin(a1, c1) - fmax(a0, c0);
+
+		return len > 0 ? MEET_OVERLAP : (len == 0 ? MEET_TOUCH : MEET_NONE);
 	}
-	return (o1 == 0 && on_segment(a, b, c)) || (o2 == 0 && on_segment(a, b, d)) ||
-		(o3 == 0 && on_segment(c, d, a)) || (o4 == 0 && on_segment(c, d, b));
+	if ((o1 == 0 && on_segment(a, b, c)) || (o2 == 0 && on_segment(a, b, d)) ||
+		(o3 == 0 && on_segment(c, d, a)) || (o4 == 0 && on_segment(c, d, b)))
+		return MEET_TOUCH;
+	return MEET_NONE;
 }
 
 typedef struct EdgeSpan
@@ -99,14 +116,14 @@ span_cmp(const void *a, const void *b)
 }
 
 static bool
-report_crossing(const RingCtx *c, CrmError *err, int32_t i, int32_t j, int32_t n)
+report_crossing(const RingCtx *c, CrmError *err, int32_t i, int32_t j, int32_t n, bool touch)
 {
 	char		label[96];
 	const CrmGeoRing *r = &c->b->polys[c->poly - 1].rings[c->ring - 1];
 
 	ring_label(c, label, sizeof(label));
-	crm_fail(err, CRM_ERR_INVALID, 0, "%s crosses itself: the edge from vertex %d meets the edge from vertex %d",
-			 label, c->orig[i], c->orig[j]);
+	crm_fail(err, CRM_ERR_INVALID, 0, "%s %s itself: the edge from vertex %d meets the edge from vertex %d",
+			 label, touch ? "touches" : "crosses", c->orig[i], c->orig[j]);
 	crm_error_detail(err, "Edge (%.7f %.7f)-(%.7f %.7f) meets edge (%.7f %.7f)-(%.7f %.7f).",
 					 r->pts[i].x, r->pts[i].y, r->pts[(i + 1) % n].x, r->pts[(i + 1) % n].y,
 					 r->pts[j].x, r->pts[j].y, r->pts[(j + 1) % n].x, r->pts[(j + 1) % n].y);
@@ -120,6 +137,7 @@ check_self_crossing(const RingCtx *c, const CrmGeoRing *r, CrmError *err)
 {
 	int32_t		n = r->npts;
 	EdgeSpan   *sp = crm_arena_alloc(c->b->arena, sizeof(EdgeSpan) * (size_t) n);
+	bool		strict = (c->b->flags & CRM_GEO_STRICT) != 0;
 
 	for (int32_t i = 0; i < n; i++)
 	{
@@ -137,20 +155,24 @@ check_self_crossing(const RingCtx *c, const CrmGeoRing *r, CrmError *err)
 					   *b = &r->pts[(i + 1) % n],
 					   *p = &r->pts[j],
 					   *q = &r->pts[(j + 1) % n];
-			bool		proper;
+			Meet		m;
 
 			if (j == i + 1)		/* b == p: a spike doubles back */
 			{
-				if (orient(a, b, q) == 0 && (a->x - b->x) * (q->x - b->x) + (a->y - b->y) * (q->y - b->y) > 0)
-					return report_crossing(c, err, i, j, n);
+				if (strict && orient(a, b, q) == 0 && (a->x - b->x) * (q->x - b->x) + (a->y - b->y) * (q->y - b->y) > 0)
+					return report_crossing(c, err, i, j, n, true);
 			}
 			else if (i == 0 && j == n - 1)	/* q == a */
 			{
-				if (orient(p, a, b) == 0 && (p->x - a->x) * (b->x - a->x) + (p->y - a->y) * (b->y - a->y) > 0)
-					return report_crossing(c, err, i, j, n);
+				if (strict && orient(p, a, b) == 0 && (p->x - a->x) * (b->x - a->x) + (p->y - a->y) * (b->y - a->y) > 0)
+					return report_crossing(c, err, i, j, n, true);
 			}
-			else if (segments_meet(a, b, p, q, &proper))
-				return report_crossing(c, err, i, j, n);
+			else
+			{
+				m = segments_meet(a, b, p, q);
+				if (m == MEET_CROSS || m == MEET_OVERLAP || (m == MEET_TOUCH && strict))
+					return report_crossing(c, err, i, j, n, m == MEET_TOUCH);
+			}
 		}
 	return true;
 }
@@ -269,13 +291,9 @@ check_hole_inside(RingCtx *c, const CrmGeoPoly *shell_only, const CrmGeoRing *h,
 			bad = i;
 	for (int32_t i = 0; i < h->npts && bad < 0; i++)
 		for (int32_t j = 0; j < s->npts && bad < 0; j++)
-		{
-			bool		proper;
-
 			if (segments_meet(&h->pts[i], &h->pts[(i + 1) % h->npts], &s->pts[j],
-							  &s->pts[(j + 1) % s->npts], &proper) && proper)
+							  &s->pts[(j + 1) % s->npts]) == MEET_CROSS)
 				bad = i;
-		}
 	if (bad < 0)
 		return 1;
 	if (c->b->flags & CRM_GEO_REPAIR)
@@ -295,7 +313,7 @@ orient_ring(RingCtx *c, CrmGeoRing *r, CrmError *err)
 	bool		ccw = ring_area2(r) > 0;
 	char		label[96];
 
-	if (c->ring == 1 && !ccw && (c->b->flags & CRM_GEO_STRICT_ORIENTATION))
+	if (c->ring == 1 && !ccw && (c->b->flags & CRM_GEO_STRICT))
 	{
 		ring_label(c, label, sizeof(label));
 		crm_fail(err, CRM_ERR_INVALID, 0, "%s is oriented clockwise", label);
