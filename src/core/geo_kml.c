@@ -260,13 +260,32 @@ placemark_name(const xmlNode *pm, CrmArena *arena, CrmBuf *text)
 static void
 prefix_error(CrmError *err, int number, const char *name)
 {
-	char		msg[CRM_MSG_LEN];
+	char		msg[CRM_MSG_LEN * 2];
+	int			n = 0;
 
 	if (name != NULL)
-		snprintf(msg, sizeof(msg), "placemark %d \"%.60s\": %s", number, name, err->message);
+	{
+		/* at most 60 bytes of the name, cut on a UTF-8 character boundary */
+		n = (int) strlen(name);
+		if (n > 60)
+		{
+			n = 60;
+			while (n > 0 && ((unsigned char) name[n] & 0xC0) == 0x80)
+				n--;
+		}
+		snprintf(msg, sizeof(msg), "placemark %d \"%.*s\": %s", number, n, name, err->message);
+	}
 	else
 		snprintf(msg, sizeof(msg), "placemark %d: %s", number, err->message);
-	memcpy(err->message, msg, sizeof(msg));
+	n = (int) strlen(msg);
+	if (n >= CRM_MSG_LEN)
+	{
+		n = CRM_MSG_LEN - 1;
+		while (n > 0 && ((unsigned char) msg[n] & 0xC0) == 0x80)
+			n--;
+	}
+	memcpy(err->message, msg, (size_t) n);
+	err->message[n] = '\0';
 }
 
 typedef struct PmList

@@ -15,7 +15,8 @@
  *   5. shells are made counter-clockwise and holes clockwise; with
  *      CRM_GEO_STRICT a clockwise shell is an error (KML 2.2 rule);
  *   6. every hole lies inside its shell (all its vertices covered by the
- *      shell, no edge of it crossing the shell).
+ *      shell, no edge of it crossing the shell or running along it);
+ *   7. holes do not overlap one another (touching in a point is allowed).
  * With CRM_GEO_REPAIR, rule 1/3 failures drop the ring (a polygon whose shell is
  * dropped is dropped), rule 2 closes the ring, rule 6 drops the hole.  Rule 4
  * is never repaired: there is no unique right answer for a crossing ring.
@@ -72,14 +73,38 @@ typedef enum Meet
 	MEET_NONE, MEET_TOUCH, MEET_CROSS, MEET_OVERLAP
 } Meet;
 
+static bool
+pt_less(const CrmGeoPt *p, const CrmGeoPt *q)
+{
+	return p->x < q->x || (p->x == q->x && p->y < q->y);
+}
+
+/*
+ * Endpoints and segments are put in a canonical order first, so that the
+ * floating-point answer does not depend on ring direction or starting vertex.
+ */
 static Meet
 segments_meet(const CrmGeoPt *a, const CrmGeoPt *b, const CrmGeoPt *c, const CrmGeoPt *d)
 {
-	int			o1 = sgn(orient(a, b, c)),
-				o2 = sgn(orient(a, b, d)),
-				o3 = sgn(orient(c, d, a)),
-				o4 = sgn(orient(c, d, b));
+	const CrmGeoPt *t;
+	int			o1,
+				o2,
+				o3,
+				o4;
 
+	if (pt_less(b, a))
+		t = a, a = b, b = t;
+	if (pt_less(d, c))
+		t = c, c = d, d = t;
+	if (pt_less(c, a) || (c->x == a->x && c->y == a->y && pt_less(d, b)))
+	{
+		t = a, a = c, c = t;
+		t = b, b = d, d = t;
+	}
+	o1 = sgn(orient(a, b, c));
+	o2 = sgn(orient(a, b, d));
+	o3 = sgn(orient(c, d, a));
+	o4 = sgn(orient(c, d, b));
 	if (o1 * o2 < 0 && o3 * o4 < 0)
 		return MEET_CROSS;
 	if (o1 == 0 && o2 == 0)
@@ -177,10 +202,11 @@ check_self_crossing(const RingCtx *c, const CrmGeoRing *r, CrmError *err)
 	return true;
 }
 
+/* Reverses the direction, keeping the first vertex first. */
 static void
 reverse_ring(CrmGeoRing *r, int32_t *orig)
 {
-	for (int32_t i = 0, j = r->npts - 1; i < j; i++, j--)
+	for (int32_t i = 1, j = r->npts - 1; i < j; i++, j--)
 	{
 		CrmGeoPt	t = r->pts[i];
 		int32_t		o = orig[i];
@@ -207,11 +233,22 @@ ring_area2(const CrmGeoRing *r)
 	return a;
 }
 
+/* All vertices on one line, tested against the line through the lexicographically extreme vertices (order-independent). */
 static bool
 all_collinear(const CrmGeoRing *r)
 {
-	for (int32_t i = 2; i < r->npts; i++)
-		if (orient(&r->pts[0], &r->pts[1], &r->pts[i]) != 0.0)
+	const CrmGeoPt *lo = &r->pts[0],
+			   *hi = &r->pts[0];
+
+	for (int32_t i = 1; i < r->npts; i++)
+	{
+		if (pt_less(&r->pts[i], lo))
+			lo = &r->pts[i];
+		if (pt_less(hi, &r->pts[i]))
+			hi = &r->pts[i];
+	}
+	for (int32_t i = 0; i < r->npts; i++)
+		if (orient(lo, hi, &r->pts[i]) != 0.0)
 			return false;
 	return true;
 }
@@ -287,12 +324,19 @@ check_hole_inside(RingCtx *c, const CrmGeoPoly *shell_only, const CrmGeoRing *h,
 	int32_t		bad = -1;
 
 	for (int32_t i = 0; i < h->npts && bad < 0; i++)
-		if (!crm_geo_poly_covers(shell_only, h->pts[i].x, h->pts[i].y))
+	{
+		const CrmGeoPt *p = &h->pts[i],
+				   *q = &h->pts[(i + 1) % h->npts];
+
+		/* the vertex and the middle of the edge from it (an edge may leave through a touch point) */
+		if (!crm_geo_poly_covers(shell_only, p->x, p->y) ||
+			!crm_geo_poly_covers(shell_only, (p->x + q->x) / 2, (p->y + q->y) / 2))
 			bad = i;
+	}
 	for (int32_t i = 0; i < h->npts && bad < 0; i++)
 		for (int32_t j = 0; j < s->npts && bad < 0; j++)
 			if (segments_meet(&h->pts[i], &h->pts[(i + 1) % h->npts], &s->pts[j],
-							  &s->pts[(j + 1) % s->npts]) == MEET_CROSS)
+							  &s->pts[(j + 1) % s->npts]) >= MEET_CROSS)
 				bad = i;
 	if (bad < 0)
 		return 1;
@@ -305,6 +349,68 @@ check_hole_inside(RingCtx *c, const CrmGeoPoly *shell_only, const CrmGeoRing *h,
 					 c->orig[bad], h->pts[bad].x, h->pts[bad].y);
 	crm_error_hint(err, "Holes must lie inside their polygon's exterior ring; make it a separate polygon, or call crm.geofence_repair() to drop it.");
 	return -1;
+}
+
+/* A point strictly inside ring r (not on it). */
+static bool
+strictly_inside(const CrmGeoRing *r, const CrmGeoPt *pt)
+{
+	CrmGeoPoly	one = {1, (CrmGeoRing *) r};
+
+	if (!crm_geo_poly_covers(&one, pt->x, pt->y))
+		return false;
+	for (int32_t i = 0; i < r->npts; i++)
+	{
+		const CrmGeoPt *a = &r->pts[i],
+				   *b = &r->pts[(i + 1) % r->npts];
+
+		if (orient(a, b, pt) == 0 && on_segment(a, b, pt))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Holes must not overlap one another (they may touch in points): no edges
+ * crossing or running along each other, and no hole inside another.
+ */
+static bool
+check_holes_disjoint(RingCtx *c, const CrmGeoPoly *p, int32_t kept, const CrmGeoRing *h, CrmError *err)
+{
+	char		label[96];
+
+	for (int32_t o = 1; o < kept; o++)
+	{
+		const CrmGeoRing *g = &p->rings[o];
+		bool		bad = false;
+
+		for (int32_t i = 0; i < h->npts && !bad; i++)
+		{
+			CrmGeoPt	mid = {(h->pts[i].x + h->pts[(i + 1) % h->npts].x) / 2,
+			(h->pts[i].y + h->pts[(i + 1) % h->npts].y) / 2};
+
+			bad = strictly_inside(g, &h->pts[i]) || strictly_inside(g, &mid);
+		}
+		for (int32_t i = 0; i < g->npts && !bad; i++)
+		{
+			CrmGeoPt	mid = {(g->pts[i].x + g->pts[(i + 1) % g->npts].x) / 2,
+			(g->pts[i].y + g->pts[(i + 1) % g->npts].y) / 2};
+
+			bad = strictly_inside(h, &g->pts[i]) || strictly_inside(h, &mid);
+		}
+		for (int32_t i = 0; i < h->npts && !bad; i++)
+			for (int32_t j = 0; j < g->npts && !bad; j++)
+				bad = segments_meet(&h->pts[i], &h->pts[(i + 1) % h->npts], &g->pts[j],
+									&g->pts[(j + 1) % g->npts]) >= MEET_CROSS;
+		if (bad)
+		{
+			ring_label(c, label, sizeof(label));
+			crm_fail(err, CRM_ERR_INVALID, 0, "%s overlaps hole %d (ring %d)", label, o, o + 1);
+			crm_error_hint(err, "Holes of one polygon must not overlap; merge them into one hole.");
+			return false;
+		}
+	}
+	return true;
 }
 
 static bool
@@ -364,7 +470,22 @@ crm_geo_validate_polygon(CrmGeoBuilder *b, int32_t pi, CrmError *err)
 			}
 			continue;
 		}
-		if (!check_self_crossing(&c, ring, err) || !orient_ring(&c, ring, err))
+		if (!check_self_crossing(&c, ring, err))
+			return false;
+		if (ring_area2(ring) == 0.0)
+		{
+			/* only zero-width spikes: nothing inside */
+			s = degenerate(&c, (b->flags & CRM_GEO_REPAIR) != 0, "the ring encloses no area", err);
+			if (s < 0)
+				return false;
+			if (r == 0)
+			{
+				p->nrings = 0;
+				return true;
+			}
+			continue;
+		}
+		if (!orient_ring(&c, ring, err))
 			return false;
 		if (r > 0)
 		{
@@ -376,6 +497,8 @@ crm_geo_validate_polygon(CrmGeoBuilder *b, int32_t pi, CrmError *err)
 			if (s == 0)
 				continue;
 		}
+		if (!check_holes_disjoint(&c, p, kept, ring, err))
+			return false;
 		p->rings[kept++] = *ring;
 	}
 	p->nrings = kept;
