@@ -590,6 +590,40 @@ COMMENT ON FUNCTION crm.locate_id(float8, float8, text) IS 'The first territory 
 
 GRANT SELECT ON crm.territory TO crm_rep, crm_bi_reader;
 GRANT SELECT, INSERT, UPDATE, DELETE ON crm.territory TO crm_admin;
+
+-- ---- formats ----
+CREATE FUNCTION crm.geofence_from_kml(doc xml, srs text DEFAULT 'wgs84', strict boolean DEFAULT false)
+    RETURNS crm.geofence
+    AS 'MODULE_PATHNAME', 'crm_geofence_from_kml' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm.geofence_from_kml(xml, text, boolean) IS 'One fence from every Polygon (outer and inner boundaries, MultiGeometry, any KML namespace or prefix, 2D or 3D coordinates) of a KML document or fragment. srs names the system the coordinates are in (KML is WGS-84; maps drawn on Amap are gcj02). strict applies the OGC / KML 2.2 reading (clockwise exterior rings and rings touching themselves are errors); otherwise rings are re-oriented and single-point touches tolerated.';
+
+CREATE FUNCTION crm.kml_placemarks(doc xml, srs text DEFAULT 'wgs84', strict boolean DEFAULT false)
+    RETURNS TABLE (name text, fence crm.geofence)
+    AS 'MODULE_PATHNAME', 'crm_kml_placemarks_pg' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION crm.kml_placemarks(xml, text, boolean) IS 'One row per Placemark of a KML document that holds at least one polygon, in document order: its name and all its polygons as one fence.';
+
+CREATE FUNCTION crm.geofence_from_geojson(geojson jsonb, srs text DEFAULT 'wgs84', strict boolean DEFAULT false)
+    RETURNS crm.geofence
+    AS 'MODULE_PATHNAME', 'crm_geofence_from_geojson' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm.geofence_from_geojson(jsonb, text, boolean) IS 'A fence from a GeoJSON Polygon or MultiPolygon geometry, a GeometryCollection of them, a Feature holding one, or a FeatureCollection (all polygon features as one fence). Positions are [lon, lat(, alt)] in system srs.';
+
+CREATE FUNCTION crm.geofence_from_wkb(wkb bytea, srs text DEFAULT 'wgs84', strict boolean DEFAULT false)
+    RETURNS crm.geofence
+    AS 'MODULE_PATHNAME', 'crm_geofence_from_wkb' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm.geofence_from_wkb(bytea, text, boolean) IS 'A fence from WKB or EWKB (e.g. PostGIS ST_AsBinary(geom) of a POLYGON or MULTIPOLYGON in SRID 4326), either byte order; Z and M ordinates are ignored.';
+
+CREATE FUNCTION crm.geofence_as_geojson(fence crm.geofence, to_srs text DEFAULT 'wgs84') RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'crm_geofence_as_geojson' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm.geofence_as_geojson(crm.geofence, text) IS 'The fence as a GeoJSON Polygon or MultiPolygon in system to_srs (default WGS-84, as RFC 7946 asks); a circle becomes a 64-vertex polygon.';
+
+CREATE FUNCTION crm.geofence_as_kml(fence crm.geofence, name text DEFAULT NULL) RETURNS xml
+    AS 'MODULE_PATHNAME', 'crm_geofence_as_kml' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION crm.geofence_as_kml(crm.geofence, text) IS 'The fence as a KML 2.2 Placemark (optionally named) holding a Polygon or MultiGeometry, converted to WGS-84; a circle becomes a 64-vertex polygon.';
+
+CREATE FUNCTION crm.geofence_repair(input text, format text DEFAULT 'wkt', srs text DEFAULT 'wgs84')
+    RETURNS crm.geofence
+    AS 'MODULE_PATHNAME', 'crm_geofence_repair' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm.geofence_repair(text, text, text) IS 'Reads a fence (format wkt, geojson or kml) that may be invalid and repairs what has one right answer: closes unclosed rings, drops consecutive duplicate vertices, drops rings with fewer than 3 distinct vertices or no area (and a polygon whose shell is dropped), drops holes outside their shell, re-orients rings. Self-crossing rings are still errors.';
 -- ---------------------------------------------------------------------------------------------
 -- 25_dispatch.sql: lead dispatch. Membership of reps in territories, working hours, licences,
 -- weights, per-rep load counters, the dispatch trigger and functions, acknowledgement, SLA

@@ -70,7 +70,7 @@ typedef struct CrmFence
 } CrmFence;
 
 /* Options of the builders (readers pass them through). */
-#define CRM_GEO_STRICT_ORIENTATION 0x01 /* reject clockwise shells (KML 2.2 / OGC rule) */
+#define CRM_GEO_STRICT		0x01	/* OGC / KML 2.2 reading: counter-clockwise shells, no self-touching rings */
 #define CRM_GEO_REPAIR		0x02	/* close rings, drop degenerate rings and stray holes */
 
 /* Mean radius of the WGS-84 ellipsoid (IUGG R1 = (2a + b) / 3), metres. */

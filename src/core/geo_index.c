@@ -146,10 +146,16 @@ poly_accel_covers(const PolyAccel *pa, double x, double y)
 		{
 			double		cross = (e->bx - e->ax) * (y - e->ay) - (e->by - e->ay) * (x - e->ax);
 
-			if (cross == 0.0)
-				return true;
-			if ((cross > 0) == (e->by > e->ay))
+			/* same decisions as ring_locate() in geo_model.c */
+			if (x < fmin(e->ax, e->bx))
 				inside ^= 1;
+			else if (x <= fmax(e->ax, e->bx))
+			{
+				if (cross == 0.0)
+					return true;
+				if ((cross > 0) == (e->by > e->ay))
+					inside ^= 1;
+			}
 		}
 		else if (e->ay == y && e->by == y && ((e->ax <= x && x <= e->bx) || (e->bx <= x && x <= e->ax)))
 			return true;

@@ -7,12 +7,16 @@
  *   2. a ring is closed (last vertex = first vertex);
  *   3. consecutive duplicate vertices are dropped silently; a ring must keep
  *      3 distinct vertices and a non-zero area;
- *   4. a ring does not cross or touch itself (no two non-adjacent edges meet,
- *      no spike where an edge doubles back on the previous one);
+ *   4. a ring does not cross itself: no two edges cross or overlap along a
+ *      stretch.  Touching itself in a single point and zero-width spikes
+ *      (an edge doubling back on the previous one) are tolerated, since they
+ *      do not change what is inside; under CRM_GEO_STRICT (the
+ *      strict OGC / KML 2.2 reading) they are errors too;
  *   5. shells are made counter-clockwise and holes clockwise; with
- *      CRM_GEO_STRICT_ORIENTATION a clockwise shell is an error (KML 2.2 rule);
+ *      CRM_GEO_STRICT a clockwise shell is an error (KML 2.2 rule);
  *   6. every hole lies inside its shell (all its vertices covered by the
- *      shell, no edge of it crossing the shell).
+ *      shell, no edge of it crossing the shell or running along it);
+ *   7. holes do not overlap one another (touching in a point is allowed).
  * With CRM_GEO_REPAIR, rule 1/3 failures drop the ring (a polygon whose shell is
  * dropped is dropped), rule 2 closes the ring, rule 6 drops the hole.  Rule 4
  * is never repaired: there is no unique right answer for a crossing ring.
@@ -63,23 +67,61 @@ on_segment(const CrmGeoPt *a, const CrmGeoPt *b, const CrmGeoPt *p)
 		fmin(a->y, b->y) <= p->y && p->y <= fmax(a->y, b->y);
 }
 
-/* Do segments ab and cd meet (cross or touch)? proper is set when they cross in their interiors. */
-static bool
-segments_meet(const CrmGeoPt *a, const CrmGeoPt *b, const CrmGeoPt *c, const CrmGeoPt *d, bool *proper)
+/* How segments ab and cd meet. */
+typedef enum Meet
 {
-	int			o1 = sgn(orient(a, b, c)),
-				o2 = sgn(orient(a, b, d)),
-				o3 = sgn(orient(c, d, a)),
-				o4 = sgn(orient(c, d, b));
+	MEET_NONE, MEET_TOUCH, MEET_CROSS, MEET_OVERLAP
+} Meet;
 
-	*proper = false;
-	if (o1 * o2 < 0 && o3 * o4 < 0)
+static bool
+pt_less(const CrmGeoPt *p, const CrmGeoPt *q)
+{
+	return p->x < q->x || (p->x == q->x && p->y < q->y);
+}
+
+/*
+ * Endpoints and segments are put in a canonical order first, so that the
+ * floating-point answer does not depend on ring direction or starting vertex.
+ */
+static Meet
+segments_meet(const CrmGeoPt *a, const CrmGeoPt *b, const CrmGeoPt *c, const CrmGeoPt *d)
+{
+	const CrmGeoPt *t;
+	int			o1,
+				o2,
+				o3,
+				o4;
+
+	if (pt_less(b, a))
+		t = a, a = b, b = t;
+	if (pt_less(d, c))
+		t = c, c = d, d = t;
+	if (pt_less(c, a) || (c->x == a->x && c->y == a->y && pt_less(d, b)))
 	{
-		*proper = true;
-		return true;
+		t = a, a = c, c = t;
+		t = b, b = d, d = t;
 	}
-	return (o1 == 0 && on_segment(a, b, c)) || (o2 == 0 && on_segment(a, b, d)) ||
-		(o3 == 0 && on_segment(c, d, a)) || (o4 == 0 && on_segment(c, d, b));
+	o1 = sgn(orient(a, b, c));
+	o2 = sgn(orient(a, b, d));
+	o3 = sgn(orient(c, d, a));
+	o4 = sgn(orient(c, d, b));
+	if (o1 * o2 < 0 && o3 * o4 < 0)
+		return MEET_CROSS;
+	if (o1 == 0 && o2 == 0)
+	{
+		bool		use_x = fabs(b->x - a->x) >= fabs(b->y - a->y);
+		double		a0 = use_x ? fmin(a->x, b->x) : fmin(a->y, b->y),
+					a1 = use_x ? fmax(a->x, b->x) : fmax(a->y, b->y),
+					c0 = use_x ? fmin(c->x, d->x) : fmin(c->y, d->y),
+					c1 = use_x ? fmax(c->x, d->x) : fmax(c->y, d->y);
+		double		len = fmin(a1, c1) - fmax(a0, c0);
+
+		return len > 0 ? MEET_OVERLAP : (len == 0 ? MEET_TOUCH : MEET_NONE);
+	}
+	if ((o1 == 0 && on_segment(a, b, c)) || (o2 == 0 && on_segment(a, b, d)) ||
+		(o3 == 0 && on_segment(c, d, a)) || (o4 == 0 && on_segment(c, d, b)))
+		return MEET_TOUCH;
+	return MEET_NONE;
 }
 
 typedef struct EdgeSpan
@@ -99,14 +141,14 @@ span_cmp(const void *a, const void *b)
 }
 
 static bool
-report_crossing(const RingCtx *c, CrmError *err, int32_t i, int32_t j, int32_t n)
+report_crossing(const RingCtx *c, CrmError *err, int32_t i, int32_t j, int32_t n, bool touch)
 {
 	char		label[96];
 	const CrmGeoRing *r = &c->b->polys[c->poly - 1].rings[c->ring - 1];
 
 	ring_label(c, label, sizeof(label));
-	crm_fail(err, CRM_ERR_INVALID, 0, "%s crosses itself: the edge from vertex %d meets the edge from vertex %d",
-			 label, c->orig[i], c->orig[j]);
+	crm_fail(err, CRM_ERR_INVALID, 0, "%s %s itself: the edge from vertex %d meets the edge from vertex %d",
+			 label, touch ? "touches" : "crosses", c->orig[i], c->orig[j]);
 	crm_error_detail(err, "Edge (%.7f %.7f)-(%.7f %.7f) meets edge (%.7f %.7f)-(%.7f %.7f).",
 					 r->pts[i].x, r->pts[i].y, r->pts[(i + 1) % n].x, r->pts[(i + 1) % n].y,
 					 r->pts[j].x, r->pts[j].y, r->pts[(j + 1) % n].x, r->pts[(j + 1) % n].y);
@@ -120,6 +162,7 @@ check_self_crossing(const RingCtx *c, const CrmGeoRing *r, CrmError *err)
 {
 	int32_t		n = r->npts;
 	EdgeSpan   *sp = crm_arena_alloc(c->b->arena, sizeof(EdgeSpan) * (size_t) n);
+	bool		strict = (c->b->flags & CRM_GEO_STRICT) != 0;
 
 	for (int32_t i = 0; i < n; i++)
 	{
@@ -137,28 +180,33 @@ check_self_crossing(const RingCtx *c, const CrmGeoRing *r, CrmError *err)
 					   *b = &r->pts[(i + 1) % n],
 					   *p = &r->pts[j],
 					   *q = &r->pts[(j + 1) % n];
-			bool		proper;
+			Meet		m;
 
 			if (j == i + 1)		/* b == p: a spike doubles back */
 			{
-				if (orient(a, b, q) == 0 && (a->x - b->x) * (q->x - b->x) + (a->y - b->y) * (q->y - b->y) > 0)
-					return report_crossing(c, err, i, j, n);
+				if (strict && orient(a, b, q) == 0 && (a->x - b->x) * (q->x - b->x) + (a->y - b->y) * (q->y - b->y) > 0)
+					return report_crossing(c, err, i, j, n, true);
 			}
 			else if (i == 0 && j == n - 1)	/* q == a */
 			{
-				if (orient(p, a, b) == 0 && (p->x - a->x) * (b->x - a->x) + (p->y - a->y) * (b->y - a->y) > 0)
-					return report_crossing(c, err, i, j, n);
+				if (strict && orient(p, a, b) == 0 && (p->x - a->x) * (b->x - a->x) + (p->y - a->y) * (b->y - a->y) > 0)
+					return report_crossing(c, err, i, j, n, true);
 			}
-			else if (segments_meet(a, b, p, q, &proper))
-				return report_crossing(c, err, i, j, n);
+			else
+			{
+				m = segments_meet(a, b, p, q);
+				if (m == MEET_CROSS || m == MEET_OVERLAP || (m == MEET_TOUCH && strict))
+					return report_crossing(c, err, i, j, n, m == MEET_TOUCH);
+			}
 		}
 	return true;
 }
 
+/* Reverses the direction, keeping the first vertex first. */
 static void
 reverse_ring(CrmGeoRing *r, int32_t *orig)
 {
-	for (int32_t i = 0, j = r->npts - 1; i < j; i++, j--)
+	for (int32_t i = 1, j = r->npts - 1; i < j; i++, j--)
 	{
 		CrmGeoPt	t = r->pts[i];
 		int32_t		o = orig[i];
@@ -185,11 +233,22 @@ ring_area2(const CrmGeoRing *r)
 	return a;
 }
 
+/* All vertices on one line, tested against the line through the lexicographically extreme vertices (order-independent). */
 static bool
 all_collinear(const CrmGeoRing *r)
 {
-	for (int32_t i = 2; i < r->npts; i++)
-		if (orient(&r->pts[0], &r->pts[1], &r->pts[i]) != 0.0)
+	const CrmGeoPt *lo = &r->pts[0],
+			   *hi = &r->pts[0];
+
+	for (int32_t i = 1; i < r->npts; i++)
+	{
+		if (pt_less(&r->pts[i], lo))
+			lo = &r->pts[i];
+		if (pt_less(hi, &r->pts[i]))
+			hi = &r->pts[i];
+	}
+	for (int32_t i = 0; i < r->npts; i++)
+		if (orient(lo, hi, &r->pts[i]) != 0.0)
 			return false;
 	return true;
 }
@@ -265,17 +324,20 @@ check_hole_inside(RingCtx *c, const CrmGeoPoly *shell_only, const CrmGeoRing *h,
 	int32_t		bad = -1;
 
 	for (int32_t i = 0; i < h->npts && bad < 0; i++)
-		if (!crm_geo_poly_covers(shell_only, h->pts[i].x, h->pts[i].y))
+	{
+		const CrmGeoPt *p = &h->pts[i],
+				   *q = &h->pts[(i + 1) % h->npts];
+
+		/* the vertex and the middle of the edge from it (an edge may leave through a touch point) */
+		if (!crm_geo_poly_covers(shell_only, p->x, p->y) ||
+			!crm_geo_poly_covers(shell_only, (p->x + q->x) / 2, (p->y + q->y) / 2))
 			bad = i;
+	}
 	for (int32_t i = 0; i < h->npts && bad < 0; i++)
 		for (int32_t j = 0; j < s->npts && bad < 0; j++)
-		{
-			bool		proper;
-
 			if (segments_meet(&h->pts[i], &h->pts[(i + 1) % h->npts], &s->pts[j],
-							  &s->pts[(j + 1) % s->npts], &proper) && proper)
+							  &s->pts[(j + 1) % s->npts]) >= MEET_CROSS)
 				bad = i;
-		}
 	if (bad < 0)
 		return 1;
 	if (c->b->flags & CRM_GEO_REPAIR)
@@ -289,13 +351,75 @@ check_hole_inside(RingCtx *c, const CrmGeoPoly *shell_only, const CrmGeoRing *h,
 	return -1;
 }
 
+/* A point strictly inside ring r (not on it). */
+static bool
+strictly_inside(const CrmGeoRing *r, const CrmGeoPt *pt)
+{
+	CrmGeoPoly	one = {1, (CrmGeoRing *) r};
+
+	if (!crm_geo_poly_covers(&one, pt->x, pt->y))
+		return false;
+	for (int32_t i = 0; i < r->npts; i++)
+	{
+		const CrmGeoPt *a = &r->pts[i],
+				   *b = &r->pts[(i + 1) % r->npts];
+
+		if (orient(a, b, pt) == 0 && on_segment(a, b, pt))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Holes must not overlap one another (they may touch in points): no edges
+ * crossing or running along each other, and no hole inside another.
+ */
+static bool
+check_holes_disjoint(RingCtx *c, const CrmGeoPoly *p, int32_t kept, const CrmGeoRing *h, CrmError *err)
+{
+	char		label[96];
+
+	for (int32_t o = 1; o < kept; o++)
+	{
+		const CrmGeoRing *g = &p->rings[o];
+		bool		bad = false;
+
+		for (int32_t i = 0; i < h->npts && !bad; i++)
+		{
+			CrmGeoPt	mid = {(h->pts[i].x + h->pts[(i + 1) % h->npts].x) / 2,
+			(h->pts[i].y + h->pts[(i + 1) % h->npts].y) / 2};
+
+			bad = strictly_inside(g, &h->pts[i]) || strictly_inside(g, &mid);
+		}
+		for (int32_t i = 0; i < g->npts && !bad; i++)
+		{
+			CrmGeoPt	mid = {(g->pts[i].x + g->pts[(i + 1) % g->npts].x) / 2,
+			(g->pts[i].y + g->pts[(i + 1) % g->npts].y) / 2};
+
+			bad = strictly_inside(h, &g->pts[i]) || strictly_inside(h, &mid);
+		}
+		for (int32_t i = 0; i < h->npts && !bad; i++)
+			for (int32_t j = 0; j < g->npts && !bad; j++)
+				bad = segments_meet(&h->pts[i], &h->pts[(i + 1) % h->npts], &g->pts[j],
+									&g->pts[(j + 1) % g->npts]) >= MEET_CROSS;
+		if (bad)
+		{
+			ring_label(c, label, sizeof(label));
+			crm_fail(err, CRM_ERR_INVALID, 0, "%s overlaps hole %d (ring %d)", label, o, o + 1);
+			crm_error_hint(err, "Holes of one polygon must not overlap; merge them into one hole.");
+			return false;
+		}
+	}
+	return true;
+}
+
 static bool
 orient_ring(RingCtx *c, CrmGeoRing *r, CrmError *err)
 {
 	bool		ccw = ring_area2(r) > 0;
 	char		label[96];
 
-	if (c->ring == 1 && !ccw && (c->b->flags & CRM_GEO_STRICT_ORIENTATION))
+	if (c->ring == 1 && !ccw && (c->b->flags & CRM_GEO_STRICT))
 	{
 		ring_label(c, label, sizeof(label));
 		crm_fail(err, CRM_ERR_INVALID, 0, "%s is oriented clockwise", label);
@@ -346,7 +470,22 @@ crm_geo_validate_polygon(CrmGeoBuilder *b, int32_t pi, CrmError *err)
 			}
 			continue;
 		}
-		if (!check_self_crossing(&c, ring, err) || !orient_ring(&c, ring, err))
+		if (!check_self_crossing(&c, ring, err))
+			return false;
+		if (ring_area2(ring) == 0.0)
+		{
+			/* only zero-width spikes: nothing inside */
+			s = degenerate(&c, (b->flags & CRM_GEO_REPAIR) != 0, "the ring encloses no area", err);
+			if (s < 0)
+				return false;
+			if (r == 0)
+			{
+				p->nrings = 0;
+				return true;
+			}
+			continue;
+		}
+		if (!orient_ring(&c, ring, err))
 			return false;
 		if (r > 0)
 		{
@@ -358,6 +497,8 @@ crm_geo_validate_polygon(CrmGeoBuilder *b, int32_t pi, CrmError *err)
 			if (s == 0)
 				continue;
 		}
+		if (!check_holes_disjoint(&c, p, kept, ring, err))
+			return false;
 		p->rings[kept++] = *ring;
 	}
 	p->nrings = kept;
