@@ -31,6 +31,12 @@ SELECT count(*) AS queued FROM crm.dispatch_queue;
 SELECT sum(open_leads) AS open_total, (SELECT count(*) FROM crm.lead WHERE status = 'assigned') AS assigned_leads
   FROM crm.rep_load;
 
+-- an upsert by external_ref that skips an existing lead dispatches nothing
+INSERT INTO crm.lead (external_ref, lon, lat) VALUES ('rr2', 118.5, 32) ON CONFLICT (tenant_id, external_ref) DO NOTHING;
+SELECT sum(open_leads) AS open_total, sum(assigned_total) AS assigned_total,
+       (SELECT count(*) FROM crm.outbox) AS pushes, (SELECT count(*) FROM crm.lead_dispatch) AS dispatched
+  FROM crm.rep_load;
+
 -- every unassigned reason
 INSERT INTO crm.lead (external_ref, lon, lat) VALUES ('far', 90, 40), ('empty', 100.5, 20.5);
 INSERT INTO crm.lead (external_ref) VALUES ('noloc');

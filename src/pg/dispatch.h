@@ -131,6 +131,7 @@ typedef enum DispatchPlan
 	DP_TRIED,
 	DP_DROP_STATE,
 	DP_DECIDE,
+	DP_REF_TAKEN,
 	DP_COUNT
 } DispatchPlan;
 

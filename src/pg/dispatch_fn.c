@@ -97,7 +97,8 @@ typedef struct LeadCols
 				skills,
 				status,
 				owner,
-				created_at;
+				created_at,
+				external_ref;
 } LeadCols;
 
 static int
@@ -129,6 +130,7 @@ lead_cols(FunctionCallInfo fcinfo, Relation rel)
 	lc->status = fnum(d, "status");
 	lc->owner = fnum(d, "owner_rep_id");
 	lc->created_at = fnum(d, "created_at");
+	lc->external_ref = fnum(d, "external_ref");
 	fcinfo->flinfo->fn_extra = lc;
 	return lc;
 }
@@ -171,6 +173,26 @@ text_col(HeapTuple tup, TupleDesc d, int attno)
 }
 
 /*
+ * A BEFORE trigger also runs for rows that INSERT ... ON CONFLICT then skips.  Leads are upserted
+ * by external_ref (the only unique key besides the identity), so a lead whose external_ref is
+ * already taken is not dispatched: its side effects would outlive the skipped row.
+ */
+static bool
+external_ref_taken(HeapTuple tup, TupleDesc d, const LeadCols *lc, int64 tenant_id)
+{
+	bool		isnull;
+	Datum		ref = getcol(tup, d, lc->external_ref, &isnull);
+	Datum		v[2];
+
+	if (isnull)
+		return false;
+	v[0] = Int64GetDatum(tenant_id);
+	v[1] = ref;
+	dispatch_exec(DP_REF_TAKEN, v, NULL, 1);
+	return SPI_processed > 0;
+}
+
+/*
  * BEFORE INSERT ON crm.lead FOR EACH ROW.  A lead inserted with status new and no owner is
  * dispatched; one inserted with an owner and an open status only counts towards the owner's load.
  */
@@ -204,6 +226,12 @@ crm_lead_dispatch_trigger(PG_FUNCTION_ARGS)
 	lead_from_tuple(tup, d, lc, &lead);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	if (owner_null && external_ref_taken(tup, d, lc, lead.tenant_id))
+	{
+		/* INSERT ... ON CONFLICT DO NOTHING will skip this row (or the insert fails): no dispatch */
+		SPI_finish();
+		return PointerGetDatum(tup);
+	}
 	if (!owner_null)
 	{
 		/*

@@ -141,6 +141,10 @@ static const PlanDef plan_defs[DP_COUNT] = {
 		"  FROM crm.decide($1, 'weight', $2::jsonb || jsonb_build_object('open_leads', $3)) r",
 		3, {TEXTOID, TEXTOID, INT4OID}
 	},
+	[DP_REF_TAKEN] = {
+		"SELECT 1 FROM crm.lead WHERE tenant_id = $1 AND external_ref = $2",
+		2, {INT8OID, TEXTOID}
+	},
 };
 
 static SPIPlanPtr plans[DP_COUNT];
