@@ -88,27 +88,55 @@ col(int row, int attno, bool *isnull)
 	return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, attno, isnull);
 }
 
+/* loads of the members of the containing territories, read with them in one statement */
+typedef struct MemberLoad
+{
+	int64		territory_id;
+	int64		rep_id;
+	int32		open_leads;
+	int64		assigned_total;
+	double		last_assigned;
+} MemberLoad;
+
+static MemberLoad *member_loads;
+static int	n_member_loads;
+
 /* the containing territories of the lead's tenant, by priority, with their settings */
 static int
 locate(const DispatchLead *lead, Territory **out)
 {
-	Datum		v[3];
+	Datum		v[4];
 	Territory  *t;
 	int64	   *ids;
-	int			n;
+	int			rows;
+	int			n = 0;
 	int			k = 0;
 
 	v[0] = Float8GetDatum(lead->lon);
 	v[1] = Float8GetDatum(lead->lat);
 	v[2] = lead->srs;
+	v[3] = Int64GetDatum(lead->tenant_id);
 	dispatch_exec(DP_LOCATE, v, NULL, 0);
-	n = (int) SPI_processed;
-	ids = palloc(sizeof(int64) * Max(n, 1));
-	for (int i = 0; i < n; i++)
+	rows = (int) SPI_processed;
+	ids = palloc(sizeof(int64) * Max(rows, 1));
+	member_loads = palloc(sizeof(MemberLoad) * Max(rows, 1));
+	n_member_loads = 0;
+	for (int i = 0; i < rows; i++)
 	{
 		bool		isnull;
+		int64		id = DatumGetInt64(col(i, 1, &isnull));
+		MemberLoad *ml = &member_loads[n_member_loads];
 
-		ids[i] = DatumGetInt64(col(i, 1, &isnull));
+		if (n == 0 || ids[n - 1] != id)
+			ids[n++] = id;
+		ml->rep_id = DatumGetInt64(col(i, 2, &isnull));
+		if (isnull)
+			continue;
+		ml->territory_id = id;
+		ml->open_leads = DatumGetInt32(col(i, 3, &isnull));
+		ml->assigned_total = DatumGetInt64(col(i, 4, &isnull));
+		ml->last_assigned = DatumGetFloat8(col(i, 5, &isnull));
+		n_member_loads++;
 	}
 	t = palloc0(sizeof(Territory) * Max(n, 1));
 	for (int i = 0; i < n; i++)
@@ -219,32 +247,20 @@ excluded(const DispatchLead *lead, int64 rep_id)
 	return false;
 }
 
-/* reads the loads of the reps in c[] (one query); a rep without a load row is never reserved */
+/* the loads located with the territory; a rep without a load row is never reserved */
 static void
-read_loads(const DispatchLead *lead, DispatchCandidate *c, int n)
+read_loads(int64 territory_id, DispatchCandidate *c, int n)
 {
-	Datum	   *ids = palloc(sizeof(Datum) * Max(n, 1));
-	Datum		v[2];
-
 	for (int i = 0; i < n; i++)
 	{
-		ids[i] = Int64GetDatum(c[i].rep_id);
 		c[i].open_leads = c[i].capacity;
-	}
-	v[0] = Int64GetDatum(lead->tenant_id);
-	v[1] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	dispatch_exec(DP_LOADS, v, NULL, 0);
-	for (uint64 row = 0; row < SPI_processed; row++)
-	{
-		bool		isnull;
-		int64		id = DatumGetInt64(col(row, 1, &isnull));
-
-		for (int i = 0; i < n; i++)
-			if (c[i].rep_id == id)
+		for (int j = 0; j < n_member_loads; j++)
+			if (member_loads[j].territory_id == territory_id && member_loads[j].rep_id == c[i].rep_id)
 			{
-				c[i].open_leads = DatumGetInt32(col(row, 2, &isnull));
-				c[i].assigned_total = DatumGetInt64(col(row, 3, &isnull));
-				c[i].last_assigned = DatumGetFloat8(col(row, 4, &isnull));
+				c[i].open_leads = member_loads[j].open_leads;
+				c[i].assigned_total = member_loads[j].assigned_total;
+				c[i].last_assigned = member_loads[j].last_assigned;
+				break;
 			}
 	}
 }
@@ -275,7 +291,7 @@ load_candidates(const DispatchLead *lead, const Territory *t, DispatchPolicy pol
 		n++;
 	}
 	if (n > 0)
-		read_loads(lead, c, n);
+		read_loads(t->territory_id, c, n);
 	/* the decision model is asked only for candidates that passed the other filters */
 	use_decide = policy == DISPATCH_WEIGHTED && t->weight_model != NULL && n > 0 && decide_available();
 	for (int i = 0; use_decide && i < n; i++)

@@ -19,10 +19,21 @@ typedef struct PlanDef
 } PlanDef;
 
 static const PlanDef plan_defs[DP_COUNT] = {
-	/* crm.locate returns the containing territories by priority, then id */
+	/*
+	 * The containing territories (crm.locate returns them by priority, then id), each with the
+	 * loads of its active members: one row per (territory, member), or one row with NULLs.
+	 */
 	[DP_LOCATE] = {
-		"SELECT territory_id FROM crm.locate($1, $2, $3)",
-		3, {FLOAT8OID, FLOAT8OID, TEXTOID}
+		"SELECT l.territory_id, x.rep_id, x.open_leads, x.assigned_total, x.last_assigned"
+		"  FROM crm.locate($1, $2, $3) WITH ORDINALITY AS l(territory_id, name, priority, ord)"
+		"  LEFT JOIN LATERAL ("
+		"       SELECT d.rep_id, d.open_leads, d.assigned_total,"
+		"              COALESCE(EXTRACT(epoch FROM d.last_assigned_at)::float8, -1::float8) AS last_assigned"
+		"         FROM crm.territory_rep m"
+		"         JOIN crm.rep_load d ON d.tenant_id = m.tenant_id AND d.rep_id = m.rep_id"
+		"        WHERE m.tenant_id = $4 AND m.territory_id = l.territory_id AND m.active) x ON true"
+		" ORDER BY l.ord",
+		4, {FLOAT8OID, FLOAT8OID, TEXTOID, INT8OID}
 	},
 	[DP_TERRITORY] = {
 		"SELECT assignment_policy, weight_model, sla_seconds FROM crm.territory"
@@ -64,13 +75,6 @@ static const PlanDef plan_defs[DP_COUNT] = {
 	[DP_LICENSED] = {
 		"SELECT array_agg(skill) FROM crm.licensed_skill WHERE tenant_id = $1 AND $2 IS NOT NULL",
 		2, {INT8OID, INT8OID}
-	},
-	[DP_LOADS] = {
-		"SELECT l.rep_id, l.open_leads, l.assigned_total,"
-		"       COALESCE(EXTRACT(epoch FROM l.last_assigned_at)::float8, -1::float8)"
-		"  FROM unnest($2) AS x(id)"
-		"  CROSS JOIN LATERAL (SELECT * FROM crm.rep_load r WHERE r.tenant_id = $1 AND r.rep_id = x.id) l",
-		2, {INT8OID, INT8ARRAYOID}
 	},
 	[DP_RESERVE_TRY] = {
 		"WITH l AS (SELECT open_leads FROM crm.rep_load WHERE tenant_id = $1 AND rep_id = $2 FOR UPDATE SKIP LOCKED),"
