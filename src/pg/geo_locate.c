@@ -10,9 +10,10 @@
  * transaction itself at command end) through the relcache callback registered
  * here on first use.
  *
- * Tenant membership is checked through crm.current_tenant() once per
- * transaction, role and tenant setting; within that the per-call cost is the
- * index lookup.
+ * Entries are per tenant and role (the territories are read as the calling
+ * role, so its privileges and row-level security apply).  Tenant membership is
+ * checked through crm.current_tenant() once per transaction, role and tenant
+ * setting; within that the per-call cost is the index lookup.
  */
 #include "postgres.h"
 
@@ -37,6 +38,7 @@
 typedef struct TenantFences
 {
 	int64		tenant;
+	Oid			userid;			/* built as this role: its privileges and policies applied */
 	MemoryContext cxt;
 	int			n;
 	int64	   *ids;
@@ -147,6 +149,7 @@ build_tenant(int64 tenant)
 	old = MemoryContextSwitchTo(cxt);
 	tf = palloc0(sizeof(TenantFences));
 	tf->tenant = tenant;
+	tf->userid = GetUserId();
 	tf->cxt = cxt;
 	tf->xact_local = IsolationUsesXactSnapshot();
 	tf->lxid = MyProc->lxid;
@@ -212,7 +215,7 @@ tenant_fences(int64 tenant)
 			break;
 		}
 	for (int i = 0; i < ncached; i++)
-		if (cached[i]->tenant == tenant)
+		if (cached[i]->tenant == tenant && cached[i]->userid == GetUserId())
 			return cached[i];
 	if (ncached == MAX_CACHED_TENANTS)
 		drop_cache();
