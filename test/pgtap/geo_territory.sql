@@ -1,7 +1,7 @@
 -- Territories and geo-fences: SQLSTATEs of bad input, privileges, tenant isolation of crm.locate,
 -- the cache following every kind of change.
 BEGIN;
-SELECT plan(24);
+SELECT plan(26);
 
 -- error classes
 SELECT throws_ok($$SELECT 'POLYGON((0 0, 1 0, 1 1 0 0))'::crm.geofence$$, '22P02', NULL, 'WKT syntax error is 22P02');
@@ -62,6 +62,16 @@ SET crm.tenant_id = 1;
 SELECT throws_ok($$SELECT * FROM crm.locate(5, 5)$$, '42501', NULL, 'locating for a tenant one does not belong to is refused');
 RESET crm.tenant_id;
 RESET ROLE;
+
+-- every geo object is documented, and pure functions are marked so
+SELECT is((SELECT count(*) FROM pg_proc p
+            WHERE p.pronamespace = 'crm'::regnamespace
+              AND (p.proname LIKE 'geofence%' OR p.proname IN ('locate', 'locate_id', 'distance_m', 'transform_point',
+                                                                'kml_placemarks', 'territory_changed'))
+              AND obj_description(p.oid, 'pg_proc') IS NULL), 0::bigint, 'every geo function has a comment');
+SELECT is((SELECT string_agg(p.proname || '/' || p.provolatile::text || p.proparallel::text, ',' ORDER BY p.proname)
+             FROM pg_proc p WHERE p.pronamespace = 'crm'::regnamespace AND p.proname IN ('locate', 'locate_id')),
+          'locate/sr,locate_id/sr', 'locate is STABLE and PARALLEL RESTRICTED (backend cache, session tenant)');
 
 SELECT * FROM finish();
 ROLLBACK;
