@@ -32,6 +32,17 @@ SELECT x, y, crm.geofence_contains('MULTIPOLYGON(((0 0, 1 0, 1 1, 0 1, 0 0)), ((
 SELECT crm.geofence_contains(crm.geofence_circle(121.47, 31.23, 1000), 121.47, 31.23 + 999 / 111194.93) AS in_999,
        crm.geofence_contains(crm.geofence_circle(121.47, 31.23, 1000), 121.47, 31.23 + 1001 / 111194.93) AS in_1001;
 
+-- a point given in another system is converted to the fence's system first
+SELECT crm.geofence_contains('SRS=gcj02;POLYGON((116.40 39.90, 116.41 39.90, 116.41 39.91, 116.40 39.91, 116.40 39.90))',
+                             116.4055, 39.9055) AS gcj_point_in_gcj_fence,
+       crm.geofence_contains('SRS=gcj02;POLYGON((116.40 39.90, 116.41 39.90, 116.41 39.91, 116.40 39.91, 116.40 39.90))',
+                             116.4055, 39.9055, 'gcj02') AS same_point_tagged,
+       crm.geofence_contains('SRS=gcj02;POLYGON((116.40 39.90, 116.41 39.90, 116.41 39.91, 116.40 39.91, 116.40 39.90))',
+                             116.4055, 39.9055, 'wgs84') AS as_wgs84_it_lies_600m_away;
+-- the same fence many times in one query uses one index (and agrees with single calls)
+SELECT count(*) FILTER (WHERE crm.geofence_contains('POLYGON((0 0, 10 0, 10 10, 0 10, 0 0), (2 2, 4 2, 4 4, 2 4, 2 2))', x / 10.0, y / 10.0)) AS covered
+  FROM generate_series(-5, 105) x, generate_series(-5, 105) y;
+
 -- distances: Beijing Tiananmen to Shanghai People's Square is about 1067 km
 SELECT round(crm.distance_m(116.3975, 39.9087, 121.4737, 31.2304)::numeric, -3) AS bj_sh_m,
        round(crm.distance_m(0, 0, 1, 0)::numeric, 2) AS one_degree_at_equator;

@@ -25,38 +25,71 @@
 
 #define KML_PARSE_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
 
-void *
-crm_kml_open(const char *s, size_t len, CrmError *err)
+static xmlDocPtr
+parse_buffer(const char *s, size_t len, char *errmsg, size_t errlen, int *line)
 {
-	xmlParserCtxtPtr ctxt;
+	xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
 	xmlDocPtr	doc;
 
-	crm_error_clear(err);
-	if (len > (size_t) 0x7FFFFFFF)
-	{
-		crm_fail(err, CRM_ERR_LIMIT, 0, "KML document too large");
-		return NULL;
-	}
-	ctxt = xmlNewParserCtxt();
 	if (ctxt == NULL)
-	{
-		crm_fail(err, CRM_ERR_NOMEM, 0, "could not allocate an XML parser");
 		return NULL;
-	}
 	doc = xmlCtxtReadMemory(ctxt, s, (int) len, NULL, "UTF-8", KML_PARSE_OPTIONS);
 	if (doc == NULL || xmlDocGetRootElement(doc) == NULL)
 	{
 		xmlErrorPtr e = xmlCtxtGetLastError(ctxt);
 
-		crm_fail(err, CRM_ERR_XML, 0, "invalid KML: the document is not well-formed XML");
-		if (e != NULL && e->message != NULL)
-			crm_error_detail(err, "line %d: %.200s", e->line, e->message);
-		crm_error_hint(err, "Check the file is complete KML (or a KML fragment) in UTF-8.");
+		if (errmsg != NULL && e != NULL && e->message != NULL)
+		{
+			snprintf(errmsg, errlen, "%s", e->message);
+			*line = e->line;
+		}
 		if (doc != NULL)
 			xmlFreeDoc(doc);
 		doc = NULL;
 	}
 	xmlFreeParserCtxt(ctxt);
+	return doc;
+}
+
+/*
+ * A document, or a fragment (XML content: several top-level elements, as
+ * the xml type accepts), which is read inside a wrapper element.
+ */
+void *
+crm_kml_open(const char *s, size_t len, CrmError *err)
+{
+	xmlDocPtr	doc;
+	char		msg[200] = "";
+	int			line = 0;
+	size_t		i = 0;
+
+	crm_error_clear(err);
+	if (len > (size_t) 0x7FFFFF00)
+	{
+		crm_fail(err, CRM_ERR_LIMIT, 0, "KML document too large");
+		return NULL;
+	}
+	doc = parse_buffer(s, len, msg, sizeof(msg), &line);
+	while (doc == NULL && i < len && isspace((unsigned char) s[i]))
+		i++;
+	if (doc == NULL && !(len - i >= 2 && s[i] == '<' && (s[i + 1] == '?' || s[i + 1] == '!')))
+	{
+		CrmBuf		w;
+
+		crm_buf_init(&w);
+		crm_buf_puts(&w, "<crm-kml-fragment>");
+		crm_buf_append(&w, s, len);
+		crm_buf_puts(&w, "</crm-kml-fragment>");
+		doc = parse_buffer(w.data, w.len, NULL, 0, NULL);
+		crm_buf_free(&w);
+	}
+	if (doc == NULL)
+	{
+		crm_fail(err, CRM_ERR_XML, 0, "invalid KML: the document is not well-formed XML");
+		if (msg[0] != '\0')
+			crm_error_detail(err, "line %d: %s", line, msg);
+		crm_error_hint(err, "Check the file is complete KML (or a KML fragment) in UTF-8.");
+	}
 	return doc;
 }
 

@@ -10,9 +10,10 @@
  * transaction itself at command end) through the relcache callback registered
  * here on first use.
  *
- * Tenant membership is checked through crm.current_tenant() once per
- * transaction, role and tenant setting; within that the per-call cost is the
- * index lookup.
+ * Entries are per tenant and role (the territories are read as the calling
+ * role, so its privileges and row-level security apply).  Tenant membership is
+ * checked through crm.current_tenant() once per transaction, role and tenant
+ * setting; within that the per-call cost is the index lookup.
  */
 #include "postgres.h"
 
@@ -37,6 +38,7 @@
 typedef struct TenantFences
 {
 	int64		tenant;
+	Oid			userid;			/* built as this role: its privileges and policies applied */
 	MemoryContext cxt;
 	int			n;
 	int64	   *ids;
@@ -44,6 +46,8 @@ typedef struct TenantFences
 	int32	   *priorities;
 	CrmFence   *fences;			/* WGS-84 */
 	CrmGeoIndex *index;
+	bool		xact_local;		/* built from a transaction snapshot: valid in that transaction only */
+	LocalTransactionId lxid;
 } TenantFences;
 
 static MemoryContext geo_cache_cxt = NULL;
@@ -61,7 +65,7 @@ static LocalTransactionId checked_lxid = InvalidLocalTransactionId;
 static void
 geo_relcache_callback(Datum arg, Oid relid)
 {
-	if (relid == InvalidOid || relid == territory_relid || territory_relid == InvalidOid)
+	if (relid == InvalidOid || relid == territory_relid)
 		cache_stale = true;
 }
 
@@ -132,15 +136,23 @@ build_tenant(int64 tenant)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/*
+	 * Not read-only: in READ COMMITTED that takes a fresh snapshot, which sees
+	 * every commit whose invalidation has been processed (a commit is visible
+	 * before its invalidation is sent).
+	 */
 	if (SPI_execute_with_args("SELECT territory_id, name, priority, fence FROM crm.territory "
 							  "WHERE tenant_id OPERATOR(pg_catalog.=) $1 AND active "
 							  "ORDER BY priority, territory_id",
-							  1, &argtype, &arg, NULL, true, 0) != SPI_OK_SELECT)
+							  1, &argtype, &arg, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "reading crm.territory failed");
 	old = MemoryContextSwitchTo(cxt);
 	tf = palloc0(sizeof(TenantFences));
 	tf->tenant = tenant;
+	tf->userid = GetUserId();
 	tf->cxt = cxt;
+	tf->xact_local = IsolationUsesXactSnapshot();
+	tf->lxid = MyProc->lxid;
 	tf->n = (int) SPI_processed;
 	tf->ids = palloc(sizeof(int64) * (tf->n + 1));
 	tf->names = palloc(sizeof(char *) * (tf->n + 1));
@@ -166,8 +178,23 @@ ensure_cache_setup(void)
 		CacheRegisterRelcacheCallback(geo_relcache_callback, (Datum) 0);
 		callback_registered = true;
 	}
-	if (territory_relid == InvalidOid)
-		territory_relid = get_relname_relid("territory", get_namespace_oid("crm", false));
+}
+
+/*
+ * The table's OID, looked up on every call (two syscache probes): after DROP
+ * EXTENSION / CREATE EXTENSION in another session the table is a new one,
+ * and an index built from the old one must go.
+ */
+static void
+check_territory_relid(void)
+{
+	Oid			relid = get_relname_relid("territory", get_namespace_oid("crm", false));
+
+	if (relid != territory_relid)
+	{
+		drop_cache();
+		territory_relid = relid;
+	}
 }
 
 static TenantFences *
@@ -177,10 +204,18 @@ tenant_fences(int64 tenant)
 
 	ensure_cache_setup();
 	AcceptInvalidationMessages();
+	check_territory_relid();
 	if (cache_stale)
 		drop_cache();
 	for (int i = 0; i < ncached; i++)
-		if (cached[i]->tenant == tenant)
+		if (cached[i]->xact_local && cached[i]->lxid != MyProc->lxid)
+		{
+			/* built from an older transaction's snapshot: may miss changes it could not see */
+			drop_cache();
+			break;
+		}
+	for (int i = 0; i < ncached; i++)
+		if (cached[i]->tenant == tenant && cached[i]->userid == GetUserId())
 			return cached[i];
 	if (ncached == MAX_CACHED_TENANTS)
 		drop_cache();

@@ -129,6 +129,56 @@ crm_geofence_send(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
+/*
+ * Per call site cache (fn_extra): when the same fence comes back call after
+ * call (a constant, or one territory joined with many points), its spatial
+ * index is built once and the fence bytes are only compared.
+ */
+typedef struct ContainsCache
+{
+	Size		size;
+	char	   *bytes;
+	CrmFence	fence;
+	CrmGeoIndex *index;
+	CrmArena	arena;
+	int			hits;
+	int			misses;
+} ContainsCache;
+
+static ContainsCache *
+contains_cache(FunctionCallInfo fcinfo, struct varlena *v)
+{
+	ContainsCache *c = fcinfo->flinfo->fn_extra;
+	MemoryContext old;
+	CrmError	err;
+
+	if (c != NULL && c->index != NULL && c->size == VARSIZE(v) && memcmp(c->bytes, v, c->size) == 0)
+	{
+		c->hits++;
+		return c;
+	}
+	if (c != NULL && ++c->misses > 8 && c->misses > 2 * c->hits)
+		return NULL;			/* the fence changes nearly every call: not worth indexing */
+	if (c == NULL)
+		c = fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ContainsCache));
+	else
+	{
+		pfree(c->bytes);
+		crm_arena_free(&c->arena);
+	}
+	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	c->size = VARSIZE(v);
+	c->bytes = palloc(c->size);
+	memcpy(c->bytes, v, c->size);
+	crm_arena_init(&c->arena, 8192);
+	c->index = NULL;
+	if (!crm_fence_deserialize(c->bytes, c->size, &c->arena, &c->fence, &err))
+		crm_report(&err, NULL);
+	c->index = crm_geo_index_build(&c->fence, 1, &c->arena);
+	MemoryContextSwitchTo(old);
+	return c;
+}
+
 PG_FUNCTION_INFO_V1(crm_geofence_contains);
 Datum
 crm_geofence_contains(PG_FUNCTION_ARGS)
@@ -141,6 +191,8 @@ crm_geofence_contains(PG_FUNCTION_ARGS)
 	CrmArena	arena;
 	CrmFence	f;
 	CrmError	err;
+	ContainsCache *c;
+	int32		hit;
 	bool		result;
 
 	crm_fence_header_box(v, &box, &fsrs);
@@ -152,6 +204,9 @@ crm_geofence_contains(PG_FUNCTION_ARGS)
 	}
 	if (x < box.xmin || x > box.xmax || y < box.ymin || y > box.ymax)
 		PG_RETURN_BOOL(false);
+	c = contains_cache(fcinfo, v);
+	if (c != NULL)
+		PG_RETURN_BOOL(crm_geo_index_lookup(c->index, x, y, &hit, 1) == 1);
 	crm_arena_init(&arena, 1024);
 	if (!crm_fence_deserialize(v, VARSIZE(v), &arena, &f, &err))
 		crm_report(&err, NULL);
