@@ -111,6 +111,9 @@ extern void dispatch_set_lead(int64 tenant_id, int64 lead_id, bool has_owner, in
 /* True while dispatch_set_lead() is updating this lead (the load trigger then stays out). */
 extern bool dispatch_is_moving(int64 tenant_id, int64 lead_id);
 
+/* The session's tenant, membership checked for the session's role (not the function owner). */
+extern int64 dispatch_session_tenant(void);
+
 /* An empty int8[] datum. */
 extern Datum dispatch_empty_int8_array(void);
 

@@ -22,6 +22,45 @@ PG_FUNCTION_INFO_V1(crm_lead_dispatch_release);
 PG_FUNCTION_INFO_V1(crm_dispatch);
 PG_FUNCTION_INFO_V1(crm_redispatch);
 PG_FUNCTION_INFO_V1(crm_dispatch_invoker);
+PG_FUNCTION_INFO_V1(crm_dispatch_tenant);
+
+/*
+ * The session's tenant, checked for the role the session acts as.  Dispatch functions run as the
+ * extension owner (SECURITY DEFINER), for whom crm.current_tenant() checks nothing; so the check
+ * runs with the outer role, which SET ROLE can change but SECURITY DEFINER cannot.
+ */
+int64
+dispatch_session_tenant(void)
+{
+	Oid			save_user;
+	int			save_sec;
+	int64		t = 0;
+
+	GetUserIdAndSecContext(&save_user, &save_sec);
+	SetUserIdAndSecContext(GetOuterUserId(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	PG_TRY();
+	{
+		t = crm_current_tenant();
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_user, save_sec);
+	}
+	PG_END_TRY();
+	return t;
+}
+
+Datum
+crm_dispatch_tenant(PG_FUNCTION_ARGS)
+{
+	int64		t;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	t = dispatch_session_tenant();
+	SPI_finish();
+	PG_RETURN_INT64(t);
+}
 
 /* the lead dispatch_set_lead() is updating right now (0 = none) */
 static int64 moving_tenant = 0;
@@ -330,7 +369,7 @@ lock_lead(int64 lead_id, TimestampTz at, DispatchLead *lead, bool *has_owner, in
 	TupleDesc	d;
 
 	memset(lead, 0, sizeof(*lead));
-	lead->tenant_id = crm_current_tenant();
+	lead->tenant_id = dispatch_session_tenant();
 	lead->lead_id = lead_id;
 	lead->at = at;
 	v[0] = Int64GetDatum(lead->tenant_id);

@@ -231,7 +231,7 @@ CREATE FUNCTION crm.dispatch_pending(max_leads integer DEFAULT 500,
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    t bigint := crm.current_tenant();
+    t bigint := crm.dispatch_tenant();
     id bigint;
     n integer := 0;
 BEGIN
@@ -260,6 +260,11 @@ CREATE FUNCTION crm.dispatch_invoker() RETURNS name
     LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION crm.dispatch_invoker() IS 'The role the session acts as (after SET ROLE), also inside SECURITY DEFINER functions: who is calling crm.ack().';
 
+CREATE FUNCTION crm.dispatch_tenant() RETURNS bigint
+    AS 'MODULE_PATHNAME', 'crm_dispatch_tenant'
+    LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION crm.dispatch_tenant() IS 'crm.current_tenant() checked for the role the session acts as, also inside SECURITY DEFINER functions (where current_user is the extension owner).';
+
 CREATE FUNCTION crm.ack(lead_id bigint) RETURNS timestamptz
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -267,7 +272,7 @@ AS $$
 #variable_conflict use_column
 DECLARE
     caller name := crm.dispatch_invoker();
-    t bigint := crm.current_tenant();
+    t bigint := crm.dispatch_tenant();
     l record;
     allowed boolean;
     done timestamptz;
@@ -325,7 +330,7 @@ CREATE FUNCTION crm.escalate_overdue(at timestamptz DEFAULT pg_catalog.clock_tim
 AS $$
 #variable_conflict use_column
 DECLARE
-    t bigint := crm.current_tenant();
+    t bigint := crm.dispatch_tenant();
     r record;
     next_rep bigint;
     boss bigint;

@@ -1,6 +1,6 @@
 -- Lead dispatch: fair ties, acknowledgement rights, SLA escalation and its idempotence, outbox rows.
 BEGIN;
-SELECT plan(31);
+SELECT plan(35);
 
 CREATE ROLE tap_rep_a LOGIN IN ROLE crm_rep;
 CREATE ROLE tap_rep_b LOGIN IN ROLE crm_rep;
@@ -117,6 +117,20 @@ SELECT results_eq($$SELECT r.employee_no, ld.open_leads::bigint FROM crm.rep r J
                                                  AND l.status IN ('assigned', 'accepted', 'qualified'))
                       FROM crm.rep r ORDER BY 1$$,
                   'load counters equal a recount after escalations');
+
+-- another tenant's manager cannot reach these leads by switching crm.tenant_id, although the
+-- dispatch functions run as the extension owner
+CREATE ROLE tap_other_mgr LOGIN IN ROLE crm_manager;
+INSERT INTO crm.tenant_member VALUES (1, 'tap_mgr'), (1, 'tap_rep_a'), (1, 'tap_rep_b'), (1, 'tap_boss'),
+                                     (1, 'tap_bi2'), (2, 'tap_other_mgr');
+SET ROLE tap_other_mgr;
+SET crm.tenant_id = 1;
+SELECT throws_ok($$SELECT crm.dispatch(1)$$, '42501', NULL, 'crm.dispatch checks the caller''s tenant membership');
+SELECT throws_ok($$SELECT crm.ack(1)$$, '42501', NULL, 'crm.ack checks the caller''s tenant membership');
+SELECT throws_ok($$SELECT * FROM crm.escalate_overdue()$$, '42501', NULL, 'crm.escalate_overdue checks it too');
+SELECT throws_ok($$SELECT crm.dispatch_pending()$$, '42501', NULL, 'and crm.dispatch_pending');
+RESET crm.tenant_id;
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;
