@@ -303,35 +303,40 @@ load_candidates(const DispatchLead *lead, const Territory *t, DispatchPolicy pol
 }
 
 /*
- * Reserves a rep: open_leads + 1 under the row lock if there is room.  Without wait, a rep
- * locked by another transaction is reported busy (*busy) instead of waited for.
+ * Reserves a rep: open_leads + 1 under the row lock if there is room, and records the assignment
+ * in the same statement.  Without wait, a rep locked by another transaction is reported busy
+ * (*busy) instead of waited for.
  */
 static bool
-try_reserve(const DispatchLead *lead, const DispatchCandidate *c, bool wait, bool *busy)
+try_reserve(const DispatchLead *lead, const Territory *t, const DispatchCandidate *c,
+			const char *employee_no, bool wait, bool *busy)
 {
-	Datum		v[3];
+	DispatchChoice rec;
+	Datum		v[13];
+	char		nulls[13];
 	bool		isnull;
 
 	*busy = false;
-	v[0] = Int64GetDatum(lead->tenant_id);
-	v[1] = Int64GetDatum(c->rep_id);
-	v[2] = Int32GetDatum(c->capacity);
-	if (wait)
-	{
-		if (holds_rep_above(lead->tenant_id, c->rep_id))
-			return false;		/* waiting could close a cycle: treat the rep as unavailable */
-		dispatch_exec(DP_RESERVE_WAIT, v, NULL, 0);
-		if (SPI_processed == 0)
-			return false;
-		note_rep_lock(lead->tenant_id, c->rep_id);
-		return true;
-	}
-	dispatch_exec(DP_RESERVE_TRY, v, NULL, 0);
+	if (wait && holds_rep_above(lead->tenant_id, c->rep_id))
+		return false;			/* waiting could close a cycle: treat the rep as unavailable */
+	memset(&rec, 0, sizeof(rec));
+	rec.reason = DISPATCH_OK;
+	rec.has_territory = true;
+	rec.territory_id = t->territory_id;
+	rec.sla_seconds = t->sla_seconds;
+	rec.rep_id = c->rep_id;
+	rec.employee_no = (char *) employee_no;
+	dispatch_record_params(lead, &rec, v, nulls);
+	v[12] = Int32GetDatum(c->capacity);
+	nulls[12] = ' ';
+	dispatch_exec(wait ? DP_RESERVE_WAIT : DP_RESERVE_TRY, v, nulls, 0);
 	if (DatumGetInt32(col(0, 1, &isnull)) == 0)
 	{
 		*busy = true;
 		return false;
 	}
+	if (wait && DatumGetInt32(col(0, 2, &isnull)) == 0)
+		return false;			/* full: a non-matching UPDATE locks nothing */
 	note_rep_lock(lead->tenant_id, c->rep_id);
 	return DatumGetInt32(col(0, 2, &isnull)) == 1;
 }
@@ -350,17 +355,18 @@ dispatch_bump_load(int64 tenant_id, int64 rep_id, int delta, bool count_assignme
 		note_rep_lock(tenant_id, rep_id);
 }
 
-/* reserves the first ranked candidate with room; returns its index or -1 */
+/* reserves (and records) the first ranked candidate with room; returns its index or -1 */
 static int
-reserve(const DispatchLead *lead, DispatchCandidate *c, int n)
+reserve(const DispatchLead *lead, const Territory *t, const DispatchMembers *m,
+		DispatchCandidate *c, int n)
 {
 	bool	   *skipped = palloc0(sizeof(bool) * n);
 
 	for (int i = 0; i < n; i++)
-		if (try_reserve(lead, &c[i], false, &skipped[i]))
+		if (try_reserve(lead, t, &c[i], m->reps[c[i].slot].employee_no, false, &skipped[i]))
 			return i;
 	for (int i = 0; i < n; i++)
-		if (skipped[i] && try_reserve(lead, &c[i], true, &skipped[i]))
+		if (skipped[i] && try_reserve(lead, t, &c[i], m->reps[c[i].slot].employee_no, true, &skipped[i]))
 			return i;
 	return -1;
 }
@@ -385,7 +391,7 @@ try_territory(const DispatchLead *lead, const Territory *t, DispatchChoice *out)
 	n = dispatch_rank(c, n, policy, lead->lead_id, &reason);
 	if (n == 0)
 		return reason;
-	chosen = reserve(lead, c, n);
+	chosen = reserve(lead, t, m, c, n);
 	if (chosen < 0)
 		return DISPATCH_ALL_AT_CAPACITY;
 	out->rep_id = c[chosen].rep_id;

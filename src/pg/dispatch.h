@@ -25,6 +25,7 @@ typedef struct DispatchLead
 	Datum		exclude;		/* int8[]: reps that may not get the lead */
 	TimestampTz at;				/* dispatch time: working hours and licences are checked then */
 	TimestampTz created_at;
+	int16		level;			/* escalation level recorded with an assignment */
 	/* filled by dispatch_choose() */
 	int			nskills;
 	char	  **skill_list;
@@ -94,15 +95,24 @@ typedef struct DispatchChoice
 /* lead statuses in which the owner holds the lead (counted in crm.rep_load.open_leads) */
 extern bool dispatch_status_open(const char *status);
 
-/* Locates, filters, ranks and reserves (rep_load row locked, open_leads + 1). */
+/*
+ * Locates, filters, ranks and reserves (rep_load row locked, open_leads + 1); an assignment is
+ * recorded in crm.lead_dispatch and crm.outbox at the same time.
+ */
 extern void dispatch_choose(const DispatchLead *lead, DispatchChoice *out);
 
 /* open_leads += delta for a rep; count_assignment also bumps assigned_total and last_assigned_at */
 extern void dispatch_bump_load(int64 tenant_id, int64 rep_id, int delta, bool count_assignment);
 
-/* Writes crm.lead_dispatch (upsert) and, when a rep was chosen, the lead.assigned outbox row. */
-extern void dispatch_record(const DispatchLead *lead, const DispatchChoice *c, bool automatic,
-							int16 level);
+/*
+ * Writes crm.lead_dispatch (upsert) for a lead nobody could take.  An assignment is recorded by
+ * dispatch_choose() itself, in the statement that reserves the rep, with its outbox row.
+ */
+extern void dispatch_record(const DispatchLead *lead, const DispatchChoice *c);
+
+/* the 12 parameters of the record statements */
+extern void dispatch_record_params(const DispatchLead *lead, const DispatchChoice *c, Datum *v,
+								   char *nulls);
 
 /* Sets owner and status of a lead without the load trigger counting it a second time. */
 extern void dispatch_set_lead(int64 tenant_id, int64 lead_id, bool has_owner, int64 owner,

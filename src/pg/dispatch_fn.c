@@ -97,20 +97,18 @@ dispatch_set_lead(int64 tenant_id, int64 lead_id, bool has_owner, int64 owner, c
 }
 
 void
-dispatch_record(const DispatchLead *lead, const DispatchChoice *c, bool automatic, int16 level)
+dispatch_record_params(const DispatchLead *lead, const DispatchChoice *c, Datum *v, char *nulls)
 {
-	Datum		v[12];
-	char		nulls[12];
 	bool		assigned = (c->reason == DISPATCH_OK);
 
-	memset(nulls, ' ', sizeof(nulls));
+	memset(nulls, ' ', 12);
 	v[0] = Int64GetDatum(lead->tenant_id);
 	v[1] = Int64GetDatum(lead->lead_id);
 	v[2] = Int64GetDatum(c->territory_id);
 	nulls[2] = c->has_territory ? ' ' : 'n';
 	v[3] = Int64GetDatum(c->rep_id);
 	nulls[3] = assigned ? ' ' : 'n';
-	v[4] = BoolGetDatum(automatic);
+	v[4] = BoolGetDatum(true);
 	v[5] = CStringGetTextDatum(dispatch_reason_name(c->reason));
 	nulls[5] = assigned ? 'n' : ' ';
 	v[6] = c->detail ? DirectFunctionCall1(jsonb_in, CStringGetDatum(c->detail)) : (Datum) 0;
@@ -118,9 +116,19 @@ dispatch_record(const DispatchLead *lead, const DispatchChoice *c, bool automati
 	v[7] = TimestampTzGetDatum(lead->created_at);
 	v[8] = TimestampTzGetDatum(lead->at);
 	v[9] = Int32GetDatum(c->sla_seconds);
-	v[10] = Int16GetDatum(level);
+	v[10] = Int16GetDatum(lead->level);
 	v[11] = c->employee_no ? CStringGetTextDatum(c->employee_no) : (Datum) 0;
 	nulls[11] = c->employee_no ? ' ' : 'n';
+}
+
+void
+dispatch_record(const DispatchLead *lead, const DispatchChoice *c)
+{
+	Datum		v[12];
+	char		nulls[12];
+
+	Assert(c->reason != DISPATCH_OK);
+	dispatch_record_params(lead, c, v, nulls);
 	dispatch_exec(DP_RECORD, v, nulls, 0);
 }
 
@@ -200,6 +208,7 @@ lead_from_tuple(HeapTuple tup, TupleDesc d, const LeadCols *lc, DispatchLead *le
 	lead->created_at = DatumGetTimestampTz(getcol(tup, d, lc->created_at, &isnull));
 	lead->exclude = dispatch_empty_int8_array();
 	lead->at = GetCurrentTimestamp();
+	lead->level = 0;
 }
 
 static char *
@@ -284,7 +293,8 @@ crm_lead_dispatch_trigger(PG_FUNCTION_ARGS)
 		return PointerGetDatum(tup);
 	}
 	dispatch_choose(&lead, &c);
-	dispatch_record(&lead, &c, true, 0);
+	if (c.reason != DISPATCH_OK)
+		dispatch_record(&lead, &c);
 	owner = c.rep_id;
 	SPI_finish();
 
@@ -427,7 +437,8 @@ crm_dispatch(PG_FUNCTION_ARGS)
 	dispatch_choose(&lead, &c);
 	dispatch_set_lead(lead.tenant_id, lead_id, c.reason == DISPATCH_OK, c.rep_id,
 					  c.reason == DISPATCH_OK ? "assigned" : "unassigned");
-	dispatch_record(&lead, &c, true, 0);
+	if (c.reason != DISPATCH_OK)
+		dispatch_record(&lead, &c);
 	SPI_finish();
 	if (c.reason != DISPATCH_OK)
 		PG_RETURN_NULL();
@@ -484,6 +495,7 @@ crm_redispatch(PG_FUNCTION_ARGS)
 				 errmsg("lead " INT64_FORMAT " is not assigned (status %s)", lead_id, status),
 				 errhint("Use crm.dispatch() for leads without an owner.")));
 	lead.exclude = tried_reps(&lead, owner, &level);
+	lead.level = level;
 	dispatch_choose(&lead, &c);
 	if (c.reason != DISPATCH_OK)
 	{
@@ -492,7 +504,6 @@ crm_redispatch(PG_FUNCTION_ARGS)
 	}
 	dispatch_bump_load(lead.tenant_id, owner, -1, false);
 	dispatch_set_lead(lead.tenant_id, lead_id, true, c.rep_id, "assigned");
-	dispatch_record(&lead, &c, true, level);
 	SPI_finish();
 	PG_RETURN_INT64(c.rep_id);
 }

@@ -15,8 +15,49 @@ typedef struct PlanDef
 {
 	const char *sql;
 	int			nargs;
-	Oid			types[12];
+	Oid			types[13];
 } PlanDef;
+
+/* one more assignment for the rep */
+#define BUMP_SET \
+	"open_leads = d.open_leads + 1, assigned_total = d.assigned_total + 1, last_assigned_at = clock_timestamp()"
+
+/* parameters of the dispatch record: tenant, lead, territory, rep, auto, reason, detail,
+ * lead created, dispatch time, SLA seconds, escalation level, staff number */
+#define RECORD_TYPES INT8OID, INT8OID, INT8OID, INT8OID, BOOLOID, TEXTOID, JSONBOID, TIMESTAMPTZOID, \
+	TIMESTAMPTZOID, INT4OID, INT2OID, TEXTOID
+
+#define RECORD_UPSERT \
+	"  ON CONFLICT (tenant_id, lead_id) DO UPDATE" \
+	"     SET territory_id = EXCLUDED.territory_id, rep_id = EXCLUDED.rep_id, auto = EXCLUDED.auto," \
+	"         reason = EXCLUDED.reason, detail = EXCLUDED.detail, assigned_at = EXCLUDED.assigned_at," \
+	"         first_assigned_at = COALESCE(d.first_assigned_at, EXCLUDED.first_assigned_at)," \
+	"         acked_at = NULL, acked_by = NULL, sla_due_at = EXCLUDED.sla_due_at," \
+	"         escalation_level = EXCLUDED.escalation_level," \
+	"         tried_reps = CASE WHEN EXCLUDED.rep_id IS NULL THEN d.tried_reps ELSE d.tried_reps || EXCLUDED.rep_id END," \
+	"         dispatch_count = d.dispatch_count + 1, updated_at = clock_timestamp()"
+
+#define RECORD_VALUES \
+	" $1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $4 IS NOT NULL THEN $9 END," \
+	" CASE WHEN $4 IS NOT NULL THEN $9 END," \
+	" CASE WHEN $4 IS NOT NULL AND $5 THEN $9 + make_interval(secs => $10) END, $11," \
+	" CASE WHEN $4 IS NULL THEN '{}'::int8[] ELSE ARRAY[$4] END"
+
+#define RECORD_COLUMNS \
+	" (tenant_id, lead_id, territory_id, rep_id, auto, reason, detail, lead_created_at," \
+	"  first_assigned_at, assigned_at, sla_due_at, escalation_level, tried_reps)"
+
+#define OUTBOX_SELECT \
+	" SELECT $1, 'lead.assigned', 'lead', $2, $12," \
+	"        jsonb_build_object('lead_id', $2, 'rep_id', $4, 'territory_id', $3, 'assigned_at', $9," \
+	"                           'ack_due_at', $9 + make_interval(secs => $10))"
+
+/* the record as CTEs s and o, written only when CTE u reserved the rep */
+#define RECORD_CTES \
+	"     s AS (INSERT INTO crm.lead_dispatch AS d" RECORD_COLUMNS \
+	"           SELECT" RECORD_VALUES " WHERE EXISTS (SELECT 1 FROM u)" RECORD_UPSERT ")," \
+	"     o AS (INSERT INTO crm.outbox (tenant_id, topic, entity, entity_id, recipient, payload)" \
+	OUTBOX_SELECT " WHERE EXISTS (SELECT 1 FROM u))"
 
 static const PlanDef plan_defs[DP_COUNT] = {
 	/*
@@ -76,19 +117,25 @@ static const PlanDef plan_defs[DP_COUNT] = {
 		"SELECT array_agg(skill) FROM crm.licensed_skill WHERE tenant_id = $1 AND $2 IS NOT NULL",
 		2, {INT8OID, INT8OID}
 	},
+	/*
+	 * Reservation of rep $4 with capacity $13, and on success in the same statement the lead's
+	 * dispatch state and its lead.assigned outbox row ($1..$12 as in DP_RECORD).  The _TRY form
+	 * skips a rep another transaction holds and reports whether the row was locked at all.
+	 */
 	[DP_RESERVE_TRY] = {
-		"WITH l AS (SELECT open_leads FROM crm.rep_load WHERE tenant_id = $1 AND rep_id = $2 FOR UPDATE SKIP LOCKED),"
-		"     u AS (UPDATE crm.rep_load d SET open_leads = d.open_leads + 1, assigned_total = d.assigned_total + 1,"
-		"                  last_assigned_at = clock_timestamp()"
-		"            WHERE d.tenant_id = $1 AND d.rep_id = $2 AND (SELECT l.open_leads FROM l) < $3 RETURNING 1)"
+		"WITH l AS (SELECT open_leads FROM crm.rep_load WHERE tenant_id = $1 AND rep_id = $4 FOR UPDATE SKIP LOCKED),"
+		"     u AS (UPDATE crm.rep_load d SET " BUMP_SET
+		"            WHERE d.tenant_id = $1 AND d.rep_id = $4 AND (SELECT l.open_leads FROM l) < $13 RETURNING 1),"
+		RECORD_CTES
 		" SELECT (SELECT count(*) FROM l)::int4, (SELECT count(*) FROM u)::int4",
-		3, {INT8OID, INT8OID, INT4OID}
+		13, {RECORD_TYPES, INT4OID}
 	},
 	[DP_RESERVE_WAIT] = {
-		"UPDATE crm.rep_load SET open_leads = open_leads + 1, assigned_total = assigned_total + 1,"
-		"       last_assigned_at = clock_timestamp()"
-		" WHERE tenant_id = $1 AND rep_id = $2 AND open_leads < $3 RETURNING 1",
-		3, {INT8OID, INT8OID, INT4OID}
+		"WITH u AS (UPDATE crm.rep_load d SET " BUMP_SET
+		"            WHERE d.tenant_id = $1 AND d.rep_id = $4 AND d.open_leads < $13 RETURNING 1),"
+		RECORD_CTES
+		" SELECT 1::int4, (SELECT count(*) FROM u)::int4",
+		13, {RECORD_TYPES, INT4OID}
 	},
 	[DP_BUMP] = {
 		"UPDATE crm.rep_load SET open_leads = GREATEST(open_leads + $3, 0),"
@@ -99,28 +146,10 @@ static const PlanDef plan_defs[DP_COUNT] = {
 	},
 	/* the lead's dispatch state, and its lead.assigned outbox row when a rep was chosen automatically */
 	[DP_RECORD] = {
-		"WITH s AS ("
-		"  INSERT INTO crm.lead_dispatch AS d (tenant_id, lead_id, territory_id, rep_id, auto, reason, detail,"
-		"         lead_created_at, first_assigned_at, assigned_at, sla_due_at, escalation_level, tried_reps)"
-		"  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $4 IS NOT NULL THEN $9 END,"
-		"          CASE WHEN $4 IS NOT NULL THEN $9 END,"
-		"          CASE WHEN $4 IS NOT NULL AND $5 THEN $9 + make_interval(secs => $10) END, $11,"
-		"          CASE WHEN $4 IS NULL THEN '{}'::int8[] ELSE ARRAY[$4] END)"
-		"  ON CONFLICT (tenant_id, lead_id) DO UPDATE"
-		"     SET territory_id = EXCLUDED.territory_id, rep_id = EXCLUDED.rep_id, auto = EXCLUDED.auto,"
-		"         reason = EXCLUDED.reason, detail = EXCLUDED.detail, assigned_at = EXCLUDED.assigned_at,"
-		"         first_assigned_at = COALESCE(d.first_assigned_at, EXCLUDED.first_assigned_at),"
-		"         acked_at = NULL, acked_by = NULL, sla_due_at = EXCLUDED.sla_due_at,"
-		"         escalation_level = EXCLUDED.escalation_level,"
-		"         tried_reps = CASE WHEN EXCLUDED.rep_id IS NULL THEN d.tried_reps ELSE d.tried_reps || EXCLUDED.rep_id END,"
-		"         dispatch_count = d.dispatch_count + 1, updated_at = clock_timestamp())"
+		"WITH s AS (INSERT INTO crm.lead_dispatch AS d" RECORD_COLUMNS " VALUES (" RECORD_VALUES ")" RECORD_UPSERT ")"
 		" INSERT INTO crm.outbox (tenant_id, topic, entity, entity_id, recipient, payload)"
-		" SELECT $1, 'lead.assigned', 'lead', $2, $12,"
-		"        jsonb_build_object('lead_id', $2, 'rep_id', $4, 'territory_id', $3, 'assigned_at', $9,"
-		"                           'ack_due_at', $9 + make_interval(secs => $10))"
-		"  WHERE $4 IS NOT NULL AND $5",
-		12, {INT8OID, INT8OID, INT8OID, INT8OID, BOOLOID, TEXTOID, JSONBOID, TIMESTAMPTZOID,
-		TIMESTAMPTZOID, INT4OID, INT2OID, TEXTOID}
+		OUTBOX_SELECT " WHERE $4 IS NOT NULL AND $5",
+		12, {RECORD_TYPES}
 	},
 	[DP_LEAD_LOCK] = {
 		"SELECT lon, lat, srs, required_skills, status, owner_rep_id, created_at"
