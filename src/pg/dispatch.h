@@ -143,7 +143,6 @@ typedef enum DispatchPlan
 	DP_TRIED,
 	DP_DROP_STATE,
 	DP_DECIDE,
-	DP_REF_TAKEN,
 	DP_COUNT
 } DispatchPlan;
 

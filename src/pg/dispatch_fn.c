@@ -4,16 +4,23 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/tableam.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
 #include "utils/jsonb.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "dispatch.h"
 
@@ -226,18 +233,35 @@ text_col(HeapTuple tup, TupleDesc d, int attno)
  * already taken is not dispatched: its side effects would outlive the skipped row.
  */
 static bool
-external_ref_taken(HeapTuple tup, TupleDesc d, const LeadCols *lc, int64 tenant_id)
+external_ref_taken(Relation lead_rel, HeapTuple tup, TupleDesc d, const LeadCols *lc, int64 tenant_id)
 {
 	bool		isnull;
 	Datum		ref = getcol(tup, d, lc->external_ref, &isnull);
-	Datum		v[2];
+	Oid			idx_oid;
+	Relation	idx;
+	IndexScanDesc scan;
+	ScanKeyData keys[2];
+	TupleTableSlot *slot;
+	bool		found;
 
 	if (isnull)
 		return false;
-	v[0] = Int64GetDatum(tenant_id);
-	v[1] = ref;
-	dispatch_exec(DP_REF_TAKEN, v, NULL, 1);
-	return SPI_processed > 0;
+	/* a direct probe of the unique index: no plan to go stale while the table grows */
+	idx_oid = get_relname_relid("lead_tenant_id_external_ref_key", RelationGetNamespace(lead_rel));
+	if (!OidIsValid(idx_oid))
+		elog(ERROR, "unique index lead_tenant_id_external_ref_key of crm.lead is missing");
+	idx = index_open(idx_oid, AccessShareLock);
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(tenant_id));
+	ScanKeyEntryInitialize(&keys[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
+						   idx->rd_indcollation[1], F_TEXTEQ, ref);
+	slot = table_slot_create(lead_rel, NULL);
+	scan = index_beginscan(lead_rel, idx, GetActiveSnapshot(), 2, 0);
+	index_rescan(scan, keys, 2, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(idx, AccessShareLock);
+	return found;
 }
 
 /*
@@ -274,7 +298,7 @@ crm_lead_dispatch_trigger(PG_FUNCTION_ARGS)
 	lead_from_tuple(tup, d, lc, &lead);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (owner_null && external_ref_taken(tup, d, lc, lead.tenant_id))
+	if (owner_null && external_ref_taken(td->tg_relation, tup, d, lc, lead.tenant_id))
 	{
 		/* INSERT ... ON CONFLICT DO NOTHING will skip this row (or the insert fails): no dispatch */
 		SPI_finish();

@@ -174,10 +174,6 @@ static const PlanDef plan_defs[DP_COUNT] = {
 		"  FROM crm.decide($1, 'weight', $2::jsonb || jsonb_build_object('open_leads', $3)) r",
 		3, {TEXTOID, TEXTOID, INT4OID}
 	},
-	[DP_REF_TAKEN] = {
-		"SELECT 1 FROM crm.lead WHERE tenant_id = $1 AND external_ref = $2",
-		2, {INT8OID, TEXTOID}
-	},
 };
 
 static SPIPlanPtr plans[DP_COUNT];
@@ -189,9 +185,16 @@ dispatch_exec(DispatchPlan id, Datum *values, const char *nulls, long limit)
 
 	if (plans[id] == NULL)
 	{
-		/* generic plans: these statements are short and index-driven, re-planning costs more */
+		/*
+		 * Generic plans for the per-lead statements: short key lookups on small tables whose
+		 * plans are invalidated whenever the configuration changes.  Lookups of one lead or
+		 * its dispatch state (tables that grow from empty) are planned per call, since a
+		 * generic plan made on an empty table can pick the wrong index for good.
+		 */
+		int			opts = (id == DP_LEAD_LOCK || id == DP_TRIED || id == DP_DROP_STATE) ?
+			CURSOR_OPT_CUSTOM_PLAN : CURSOR_OPT_GENERIC_PLAN;
 		SPIPlanPtr	p = SPI_prepare_cursor(plan_defs[id].sql, plan_defs[id].nargs,
-										   (Oid *) plan_defs[id].types, CURSOR_OPT_GENERIC_PLAN);
+										   (Oid *) plan_defs[id].types, opts);
 
 		if (p == NULL)
 			elog(ERROR, "dispatch: SPI_prepare failed for statement %d: %s", (int) id,
