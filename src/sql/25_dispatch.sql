@@ -335,6 +335,12 @@ DECLARE
     next_rep bigint;
     boss bigint;
 BEGIN
+    -- one run per tenant at a time: a second run returns at once (the first does the work), and
+    -- two runs moving leads between the same reps cannot deadlock on their load counters
+    IF NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('crm.escalate_overdue'),
+                                                (t % 2147483647)::integer) THEN
+        RETURN;
+    END IF;
     FOR r IN
         SELECT d.lead_id AS id, d.rep_id, d.escalation_level, d.territory_id,
                (SELECT y.manager_rep_id FROM crm.territory y
@@ -382,7 +388,7 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION crm.escalate_overdue(timestamptz) IS 'For pg_cron, every minute: leads of the current tenant not acknowledged by their SLA deadline go to the next eligible rep (once), then to the territory''s manager (or the rep''s manager). Idempotent: a second run at the same time does nothing. Returns what it did.';
+COMMENT ON FUNCTION crm.escalate_overdue(timestamptz) IS 'For pg_cron, every minute: leads of the current tenant not acknowledged by their SLA deadline go to the next eligible rep (once), then to the territory''s manager (or the rep''s manager). Idempotent: a second run at the same time does nothing; a run while another of the same tenant is active returns at once. Returns what it did.';
 
 -- ---------------------------------------------------------------------------------------------
 -- BI views (owner's rights, filtered to the current tenant)
