@@ -1,6 +1,6 @@
 -- Lead dispatch: fair ties, acknowledgement rights, SLA escalation and its idempotence, outbox rows.
 BEGIN;
-SELECT plan(35);
+SELECT plan(38);
 
 CREATE ROLE tap_rep_a LOGIN IN ROLE crm_rep;
 CREATE ROLE tap_rep_b LOGIN IN ROLE crm_rep;
@@ -117,6 +117,18 @@ SELECT results_eq($$SELECT r.employee_no, ld.open_leads::bigint FROM crm.rep r J
                                                  AND l.status IN ('assigned', 'accepted', 'qualified'))
                       FROM crm.rep r ORDER BY 1$$,
                   'load counters equal a recount after escalations');
+
+-- territories by priority: a district (priority 10, nobody assigned to it) inside LL falls back to LL
+INSERT INTO crm.territory (code, name, fence, priority)
+VALUES ('DIST', 'district', 'POLYGON((118.4 31.9, 118.5 31.9, 118.5 32.0, 118.4 32.0, 118.4 31.9))', 10);
+INSERT INTO crm.lead (external_ref, lon, lat) VALUES ('dist', 118.45, 31.95);
+SELECT is((SELECT d.territory_id FROM crm.lead_dispatch d JOIN crm.lead l USING (tenant_id, lead_id) WHERE l.external_ref = 'dist'),
+          (SELECT territory_id FROM crm.territory WHERE code = 'LL'), 'a territory nobody serves falls back to the next one by priority');
+INSERT INTO crm.lead (external_ref, lon, lat, required_skills) VALUES ('dist2', 118.45, 31.95, '{neurology}');
+SELECT is((SELECT d.reason FROM crm.lead_dispatch d JOIN crm.lead l USING (tenant_id, lead_id) WHERE l.external_ref = 'dist2'),
+          'no active rep', 'the reason kept is the first (most specific) territory''s');
+SELECT is((SELECT d.detail->1->>'reason' FROM crm.lead_dispatch d JOIN crm.lead l USING (tenant_id, lead_id) WHERE l.external_ref = 'dist2'),
+          'no qualified rep', 'the detail gives every containing territory''s reason');
 
 -- another tenant's manager cannot reach these leads by switching crm.tenant_id, although the
 -- dispatch functions run as the extension owner
