@@ -1,0 +1,1 @@
+CALL public.bench_insert_leads(:scale, 'd');

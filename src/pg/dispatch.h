@@ -1,0 +1,151 @@
+/*
+ * dispatch.h - lead dispatch inside the server: shared by dispatch.c (choosing and reserving a
+ * rep through cached SPI plans) and dispatch_fn.c (the trigger and SQL-callable functions).
+ * Every function here expects the caller to be connected to SPI.
+ */
+#ifndef CRM_DISPATCH_H
+#define CRM_DISPATCH_H
+
+#include "crm_pg.h"
+
+#include "utils/timestamp.h"
+
+#include "dispatch_rank.h"
+
+/* The lead as dispatch sees it. */
+typedef struct DispatchLead
+{
+	int64		tenant_id;
+	int64		lead_id;
+	bool		has_location;
+	double		lon;
+	double		lat;
+	Datum		srs;			/* text */
+	Datum		skills;			/* text[] */
+	Datum		exclude;		/* int8[]: reps that may not get the lead */
+	TimestampTz at;				/* dispatch time: working hours and licences are checked then */
+	TimestampTz created_at;
+	int16		level;			/* escalation level recorded with an assignment */
+	/* filled by dispatch_choose() */
+	int			nskills;
+	char	  **skill_list;
+	int			nexclude;
+	int64	   *exclude_ids;
+	int			weekday;		/* ISO weekday of at in Asia/Shanghai */
+	double		local_secs;		/* seconds since local midnight */
+	int32		local_day;		/* local date as DateADT */
+} DispatchLead;
+
+/* Cached facts about the members of one territory (dispatch_cache.c). */
+typedef struct CachedShift
+{
+	int32		weekday;
+	double		starts;			/* seconds since midnight, inclusive */
+	double		ends;			/* exclusive */
+} CachedShift;
+
+typedef struct CachedLicence
+{
+	char	   *skill;
+	int32		valid_from;		/* DateADT */
+	int32		valid_until;	/* DateADT, inclusive; INT32_MAX = no expiry */
+} CachedLicence;
+
+typedef struct CachedRep
+{
+	int64		rep_id;
+	char	   *employee_no;
+	int32		capacity;
+	double		score;			/* static weighted score: membership weight x sum of weights x metrics */
+	char	   *inputs;			/* JSON inputs for crm.decide */
+	int			nskills;
+	char	  **skills;
+	int			nhours;
+	CachedShift *hours;
+	int			nlicences;
+	CachedLicence *licences;
+} CachedRep;
+
+typedef struct DispatchMembers
+{
+	bool		found;			/* the territory exists for this tenant */
+	char	   *policy;
+	char	   *weight_model;	/* NULL when unset */
+	int32		sla_seconds;
+	int			nreps;			/* active members whose rep is active */
+	CachedRep  *reps;
+	int			nlicensed;		/* the tenant's licensed skills */
+	char	  **licensed;
+} DispatchMembers;
+
+extern const DispatchMembers *dispatch_members(int64 tenant_id, int64 territory_id);
+
+/* The outcome: a rep, or the reason nobody could take the lead. */
+typedef struct DispatchChoice
+{
+	DispatchReason reason;
+	bool		has_territory;
+	int64		territory_id;
+	int32		sla_seconds;
+	int64		rep_id;
+	char	   *employee_no;
+	char	   *detail;			/* JSON text: reason per territory, or NULL */
+} DispatchChoice;
+
+/* lead statuses in which the owner holds the lead (counted in crm.rep_load.open_leads) */
+extern bool dispatch_status_open(const char *status);
+
+/*
+ * Locates, filters, ranks and reserves (rep_load row locked, open_leads + 1); an assignment is
+ * recorded in crm.lead_dispatch and crm.outbox at the same time.
+ */
+extern void dispatch_choose(const DispatchLead *lead, DispatchChoice *out);
+
+/* open_leads += delta for a rep; count_assignment also bumps assigned_total and last_assigned_at */
+extern void dispatch_bump_load(int64 tenant_id, int64 rep_id, int delta, bool count_assignment);
+
+/*
+ * Writes crm.lead_dispatch (upsert) for a lead nobody could take.  An assignment is recorded by
+ * dispatch_choose() itself, in the statement that reserves the rep, with its outbox row.
+ */
+extern void dispatch_record(const DispatchLead *lead, const DispatchChoice *c);
+
+/* the 12 parameters of the record statements */
+extern void dispatch_record_params(const DispatchLead *lead, const DispatchChoice *c, Datum *v,
+								   char *nulls);
+
+/* Sets owner and status of a lead without the load trigger counting it a second time. */
+extern void dispatch_set_lead(int64 tenant_id, int64 lead_id, bool has_owner, int64 owner,
+							  const char *status);
+
+/* True while dispatch_set_lead() is updating this lead (the load trigger then stays out). */
+extern bool dispatch_is_moving(int64 tenant_id, int64 lead_id);
+
+/* The session's tenant, membership checked for the session's role (not the function owner). */
+extern int64 dispatch_session_tenant(void);
+
+/* An empty int8[] datum. */
+extern Datum dispatch_empty_int8_array(void);
+
+/* Runs one of the cached plans; returns SPI's result code. */
+typedef enum DispatchPlan
+{
+	DP_LOCATE,
+	DP_TERRITORY,
+	DP_MEMBERS,
+	DP_LICENSED,
+	DP_RESERVE_TRY,
+	DP_RESERVE_WAIT,
+	DP_BUMP,
+	DP_RECORD,
+	DP_LEAD_LOCK,
+	DP_LEAD_SET,
+	DP_TRIED,
+	DP_DROP_STATE,
+	DP_DECIDE,
+	DP_COUNT
+} DispatchPlan;
+
+extern int	dispatch_exec(DispatchPlan id, Datum *values, const char *nulls, long limit);
+
+#endif							/* CRM_DISPATCH_H */
