@@ -22,8 +22,8 @@ is_blank(char c)
 }
 
 /* Divides n by d (d > 0) rounding half away from zero. */
-static i128
-div_round(i128 n, i128 d)
+i128
+crm_div_round(i128 n, i128 d)
 {
 	i128		q = n / d;
 	i128		r = n % d;
@@ -157,7 +157,7 @@ div_pow10_round(i128 v, int k)
 		v /= 10;				/* truncation first: see dec_parse_wide */
 		k--;
 	}
-	return div_round(v, pow10_tab[k]);
+	return crm_div_round(v, pow10_tab[k]);
 }
 
 bool
@@ -188,7 +188,7 @@ crm_money_from_dec(CrmDec d, int64_t *fen, CrmError *err)
 	if (d.scale <= 2)
 		x *= pow10_tab[2 - d.scale];
 	else
-		x = div_round(x, pow10_tab[d.scale - 2]);
+		x = crm_div_round(x, pow10_tab[d.scale - 2]);
 	if (!fits_i64(x))
 		return crm_fail(err, CRM_ERR_RANGE, 0, "amount is out of range");
 	*fen = (int64_t) x;
@@ -248,7 +248,7 @@ crm_money_mul(int64_t fen, CrmDec rate, int64_t *out, CrmError *err)
 {
 	i128		x = (i128) fen * rate.v;
 
-	x = div_round(x, pow10_tab[rate.scale]);
+	x = crm_div_round(x, pow10_tab[rate.scale]);
 	if (!fits_i64(x))
 		return crm_fail(err, CRM_ERR_RANGE, 0, "amount is out of range");
 	*out = (int64_t) x;

@@ -12,6 +12,9 @@
 
 #define CRM_DEC_MAX_SCALE 18
 
+/* n / d rounded half away from zero (d > 0): the one rounding rule of the project. */
+extern __int128 crm_div_round(__int128 n, __int128 d);
+
 /* value = v / 10^scale */
 typedef struct CrmDec
 {

@@ -25,19 +25,6 @@ pow10_i128(int k)
 	return p;
 }
 
-static i128
-div_round_i128(i128 n, i128 d)
-{
-	i128		q = n / d;
-	i128		r = n % d;
-
-	if (r < 0)
-		r = -r;
-	if (2 * r >= d)
-		q += (n < 0) ? -1 : 1;
-	return q;
-}
-
 static bool
 overflow(CrmError *err)
 {
@@ -54,7 +41,7 @@ crm_dec_to_scale(CrmDec d, int scale, int64_t *out, CrmError *err)
 	if (d.scale <= scale)
 		x *= pow10_i128(scale - d.scale);
 	else
-		x = div_round_i128(x, pow10_i128(d.scale - scale));
+		x = crm_div_round(x, pow10_i128(d.scale - scale));
 	if (x >= (i128) CRM_REBATE_VALUE_LIMIT || x <= -(i128) CRM_REBATE_VALUE_LIMIT)
 		return crm_fail(err, CRM_ERR_RANGE, 0, "value is out of range");
 	*out = (int64_t) x;
@@ -153,10 +140,10 @@ crm_rebate_compute(const CrmTiers *tiers, CrmRebateMode mode,
 		return false;
 	if (exact < 0)
 		exact = 0;				/* negative volume earns nothing; netting happens outside */
-	res->tier_amount = (int64_t) div_round_i128(exact, pow10_i128(unit_scale));
+	res->tier_amount = (int64_t) crm_div_round(exact, pow10_i128(unit_scale));
 	if (__builtin_mul_overflow(exact, (i128) multiplier.v, &scaled))
 		return overflow(err);
-	gross = div_round_i128(scaled, pow10_i128(unit_scale + multiplier.scale));
+	gross = crm_div_round(scaled, pow10_i128(unit_scale + multiplier.scale));
 	if (gross > (i128) INT64_MAX)
 		return overflow(err);
 	res->gross = (int64_t) gross;
@@ -215,7 +202,7 @@ crm_rebate_band_factor(const CrmTiers *bands, int64_t achievement, CrmDec *facto
 static int64_t
 growth_qualifying(int64_t net, int64_t reference)
 {
-	return (int64_t) div_round_i128((i128) (net - reference) * 10000, reference) * 100;
+	return (int64_t) crm_div_round((i128) (net - reference) * 10000, reference) * 100;
 }
 
 bool
@@ -248,7 +235,7 @@ crm_rebate_line_compute(const CrmLineInput *in, const CrmTiers *tiers, CrmRebate
 	if (bands != NULL && in->has_target && in->target > 0)
 	{
 		c->has_achievement = true;
-		c->achievement = (int64_t) div_round_i128((i128) in->achieved * 10000, in->target);
+		c->achievement = (int64_t) crm_div_round((i128) in->achieved * 10000, in->target);
 		if (!crm_rebate_band_factor(bands, c->achievement, &c->multiplier, err))
 			return false;
 	}
