@@ -129,38 +129,6 @@ crm_pdc(PG_FUNCTION_ARGS)
 
 /* ---- the profile aggregate ---- */
 
-/*
- * One dispensing line as the transition function keeps it: 40 bytes, no
- * pointers.  ATC codes and channels are short ASCII words, packed into an
- * integer (one compare instead of a string match per line); longer or
- * non-ASCII channels go to a small per-customer list, keyed with the top bit.
- */
-typedef struct RawLine
-{
-	int32		day;
-	int16		days_supply;
-	bool		promo;
-	uint64		atc;			/* packed ATC code, 0 = none */
-	uint64		chan;			/* packed channel, 0 = none */
-	int64		store_id;
-	int64		price_fen;
-} RawLine;
-
-#define LONG_KEY (UINT64CONST(1) << 63)
-
-typedef struct HealthAggState
-{
-	int64		tenant;
-	int32		as_of;
-	int			n;
-	int			cap;
-	char	  **long_chan;		/* channels that do not pack */
-	int			nlong;
-	RawLine		lines[FLEXIBLE_ARRAY_MEMBER];	/* inline: one cache line less per input row */
-} HealthAggState;
-
-#define STATE_SIZE(cap) (offsetof(HealthAggState, lines) + sizeof(RawLine) * (cap))
-
 /* The tenant's ATC → condition map and the result descriptor, cached per call site. */
 typedef struct HealthAggCache
 {
@@ -221,7 +189,7 @@ channel_key(HealthAggState *st, text *t, MemoryContext cxt)
 static HealthAggState *
 agg_state(FunctionCallInfo fcinfo, MemoryContext aggcxt)
 {
-	HealthAggState *st = (HealthAggState *) MemoryContextAllocZero(aggcxt, STATE_SIZE(16));
+	HealthAggState *st = (HealthAggState *) MemoryContextAllocZero(aggcxt, HEALTH_STATE_SIZE(16));
 
 	st->tenant = PG_GETARG_INT64(1);
 	st->as_of = date_arg(PG_GETARG_DATEADT(2), "as_of");
@@ -305,44 +273,65 @@ price_fen(Datum price)
 	return DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(v)));
 }
 
+bool
+health_line_fill(RawLine *l, HealthAggState *dict, MemoryContext cxt, TimestampTz ts, text *atc,
+				 bool days_null, int32 days, Datum price, bool price_null, bool promo,
+				 int64 store_id, text *channel)
+{
+	if (TIMESTAMP_NOT_FINITE(ts))
+		return false;
+	ts += CST_OFFSET_USECS;
+	l->day = (int32) (ts / USECS_PER_DAY - (ts % USECS_PER_DAY < 0 ? 1 : 0));
+	/* an ATC code has at most 7 characters: anything longer is not one */
+	l->atc = 0;
+	if (atc != NULL && !pack_word(VARDATA_ANY(atc), VARSIZE_ANY_EXHDR(atc), &l->atc))
+		l->atc = 0;
+	l->days_supply = days_null ? 0 : (int16) Min(Max(days, 0), CRM_MAX_DAYS_SUPPLY);
+	l->price_fen = price_null ? 0 : price_fen(price);
+	l->promo = promo;
+	l->store_id = store_id;
+	l->chan = channel == NULL ? 0 : channel_key(dict, channel, cxt);
+	return true;
+}
+
+HealthAggState *
+health_state_add(HealthAggState *st, MemoryContext cxt, TimestampTz ts, text *atc, bool days_null,
+				 int32 days, Datum price, bool price_null, bool promo, int64 store_id, text *channel)
+{
+	if (st == NULL)
+	{
+		st = (HealthAggState *) MemoryContextAllocZero(cxt, HEALTH_STATE_SIZE(16));
+		st->cap = 16;
+	}
+	if (st->n == st->cap)
+	{
+		st = repalloc(st, HEALTH_STATE_SIZE(st->cap * 2));
+		st->cap *= 2;
+	}
+	if (health_line_fill(&st->lines[st->n], st, cxt, ts, atc, days_null, days, price, price_null,
+						 promo, store_id, channel))
+		st->n++;
+	return st;
+}
+
 Datum
 crm_health_agg_trans(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcxt;
 	HealthAggState *st;
-	RawLine    *l;
-	TimestampTz ts;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
 		elog(ERROR, "crm_health_agg_trans called in non-aggregate context");
 	st = PG_ARGISNULL(0) ? agg_state(fcinfo, aggcxt) : (HealthAggState *) PG_GETARG_POINTER(0);
 	if (PG_ARGISNULL(3))
 		PG_RETURN_POINTER(st);
-	ts = PG_GETARG_TIMESTAMPTZ(3);
-	if (TIMESTAMP_NOT_FINITE(ts))
-		PG_RETURN_POINTER(st);
-	if (st->n == st->cap)
-	{
-		st = repalloc(st, STATE_SIZE(st->cap * 2));
-		st->cap *= 2;
-	}
-	l = &st->lines[st->n++];
-	ts += CST_OFFSET_USECS;
-	l->day = (int32) (ts / USECS_PER_DAY - (ts % USECS_PER_DAY < 0 ? 1 : 0));
-	l->atc = 0;
-	if (!PG_ARGISNULL(4))
-	{
-		text	   *t = PG_GETARG_TEXT_PP(4);
-
-		/* an ATC code has at most 7 characters: anything longer is not one */
-		if (!pack_word(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &l->atc))
-			l->atc = 0;
-	}
-	l->days_supply = PG_ARGISNULL(5) ? 0 : (int16) Min(Max(PG_GETARG_INT32(5), 0), CRM_MAX_DAYS_SUPPLY);
-	l->price_fen = PG_ARGISNULL(6) ? 0 : price_fen(PG_GETARG_DATUM(6));
-	l->promo = !PG_ARGISNULL(7) && PG_GETARG_BOOL(7);
-	l->store_id = PG_ARGISNULL(8) ? 0 : PG_GETARG_INT64(8);
-	l->chan = PG_ARGISNULL(9) ? 0 : channel_key(st, PG_GETARG_TEXT_PP(9), aggcxt);
+	st = health_state_add(st, aggcxt, PG_GETARG_TIMESTAMPTZ(3),
+						  PG_ARGISNULL(4) ? NULL : PG_GETARG_TEXT_PP(4),
+						  PG_ARGISNULL(5), PG_ARGISNULL(5) ? 0 : PG_GETARG_INT32(5),
+						  PG_ARGISNULL(6) ? (Datum) 0 : PG_GETARG_DATUM(6), PG_ARGISNULL(6),
+						  !PG_ARGISNULL(7) && PG_GETARG_BOOL(7),
+						  PG_ARGISNULL(8) ? 0 : PG_GETARG_INT64(8),
+						  PG_ARGISNULL(9) ? NULL : PG_GETARG_TEXT_PP(9));
 	PG_RETURN_POINTER(st);
 }
 
@@ -418,8 +407,6 @@ condition_summary(const CrmHealthProfile *p, Datum *v, bool *nulls)
 	nulls[5] = min_bp < 0;
 }
 
-#define SUMMARY_NATTS 18
-
 /* Index of key in keys[0..*n), appended if new. */
 static int
 key_index(uint64 *keys, int *n, uint64 key)
@@ -463,41 +450,31 @@ channel_datum(const HealthAggState *st, uint64 key)
 	return CStringGetTextDatum(buf);
 }
 
-Datum
-crm_health_agg_final(PG_FUNCTION_ARGS)
+void
+health_state_summary(HealthAggState *st, const CrmCondMap *map, int32 as_of, Datum *v, bool *nulls)
 {
-	HealthAggState *st;
-	HealthAggCache *cache;
 	CrmHealthProfile p;
 	CrmHealthLine *lines;
 	CrmError	err;
-	uint64	   *atc,
-			   *chan;
+	uint64	   *atc = palloc(sizeof(uint64) * (st->n + 1));
+	uint64	   *chan = palloc(sizeof(uint64) * (st->n + 1));
+	int		   *atc_cond = palloc(sizeof(int) * (st->n + 1));
 	int			natc = 0,
 				nchan = 0;
-	int		   *atc_cond;
-	Datum		v[SUMMARY_NATTS];
-	bool		nulls[SUMMARY_NATTS] = {0};
 
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	st = (HealthAggState *) PG_GETARG_POINTER(0);
-	cache = agg_cache(fcinfo, st->tenant);
-	atc = palloc(sizeof(uint64) * (st->n + 1));
-	chan = palloc(sizeof(uint64) * (st->n + 1));
-	atc_cond = palloc(sizeof(int) * (st->n + 1));
+	memset(nulls, 0, sizeof(bool) * HEALTH_SUMMARY_NATTS);
 	lines = core_lines(st, atc, &natc, chan, &nchan);
 	for (int i = 0; i < natc; i++)
 	{
 		char		code[9];
 
 		unpack_word(atc[i], code);
-		atc_cond[i] = crm_condmap_lookup(&cache->map, code);
+		atc_cond[i] = crm_condmap_lookup(map, code);
 	}
-	if (!crm_health_profile(lines, st->n, atc_cond, natc, nchan, &cache->map, st->as_of, &p, &err))
+	if (!crm_health_profile(lines, st->n, atc_cond, natc, nchan, map, as_of, &p, &err))
 		crm_report(&err, "crm.health_summary_agg");
-	v[0] = conditions_array(&p, &cache->map);
-	v[1] = health_conditions_jsonb(&p, &cache->map);
+	v[0] = conditions_array(&p, map);
+	v[1] = health_conditions_jsonb(&p, map);
 	condition_summary(&p, v, nulls);
 	v[6] = Int32GetDatum(p.lines);
 	v[7] = day_datum(p.first_purchase, &nulls[7]);
@@ -518,7 +495,22 @@ crm_health_agg_final(PG_FUNCTION_ARGS)
 	v[16] = Int32GetDatum(p.store_count_365);
 	v[17] = p.preferred_channel >= 0 ? channel_datum(st, chan[p.preferred_channel]) : (Datum) 0;
 	nulls[17] = p.preferred_channel < 0;
-	if (cache->desc->natts != SUMMARY_NATTS)
-		elog(ERROR, "crm.health_summary has %d attributes, expected %d", cache->desc->natts, SUMMARY_NATTS);
+}
+
+Datum
+crm_health_agg_final(PG_FUNCTION_ARGS)
+{
+	HealthAggState *st;
+	HealthAggCache *cache;
+	Datum		v[HEALTH_SUMMARY_NATTS];
+	bool		nulls[HEALTH_SUMMARY_NATTS];
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	st = (HealthAggState *) PG_GETARG_POINTER(0);
+	cache = agg_cache(fcinfo, st->tenant);
+	if (cache->desc->natts != HEALTH_SUMMARY_NATTS)
+		elog(ERROR, "crm.health_summary has %d attributes, expected %d", cache->desc->natts, HEALTH_SUMMARY_NATTS);
+	health_state_summary(st, &cache->map, st->as_of, v, nulls);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(cache->desc, v, nulls)));
 }

@@ -7,11 +7,63 @@
 #include "postgres.h"
 
 #include "health_profile.h"
+#include "utils/timestamp.h"
+
+/*
+ * One dispensing line as the transition function keeps it: 40 bytes, no
+ * pointers.  ATC codes and channels are short ASCII words, packed into an
+ * integer (one compare instead of a string match per line); longer or
+ * non-ASCII channels go to a small per-customer list, keyed with the top bit.
+ */
+typedef struct RawLine
+{
+	int32		day;
+	int16		days_supply;
+	bool		promo;
+	uint64		atc;			/* packed ATC code, 0 = none */
+	uint64		chan;			/* packed channel, 0 = none */
+	int64		store_id;
+	int64		price_fen;
+} RawLine;
+
+#define LONG_KEY (UINT64CONST(1) << 63)
+
+typedef struct HealthAggState
+{
+	int64		tenant;
+	int32		as_of;
+	int			n;
+	int			cap;
+	char	  **long_chan;		/* channels that do not pack */
+	int			nlong;
+	RawLine		lines[FLEXIBLE_ARRAY_MEMBER];	/* inline: one cache line less per input row */
+} HealthAggState;
+
+#define HEALTH_STATE_SIZE(cap) (offsetof(HealthAggState, lines) + sizeof(RawLine) * (cap))
 
 /* Loads the tenant's ATC prefix → condition map (overrides, then shipped defaults) into cxt. */
 extern void health_load_condmap(CrmCondMap *map, int64 tenant, MemoryContext cxt);
 
 /* The per-condition detail of a profile as a jsonb datum, built directly (no text parsing). */
 extern Datum health_conditions_jsonb(const CrmHealthProfile *prof, const CrmCondMap *map);
+
+/*
+ * Fills one line in the state's form; channels that do not pack are interned
+ * in dict's list.  False (nothing filled) for a line without a finite time.
+ */
+extern bool health_line_fill(RawLine *l, HealthAggState *dict, MemoryContext cxt, TimestampTz ts,
+							 text *atc, bool days_null, int32 days, Datum price, bool price_null,
+							 bool promo, int64 store_id, text *channel);
+
+/* Adds one dispensing line to a customer's state (grown in cxt; the pointer may change). */
+extern HealthAggState *health_state_add(HealthAggState *st, MemoryContext cxt, TimestampTz ts,
+										text *atc, bool days_null, int32 days, Datum price,
+										bool price_null, bool promo, int64 store_id, text *channel);
+
+#define HEALTH_SUMMARY_NATTS 18
+
+/* The crm.health_summary column values of a customer's state (st->lines are reordered). */
+extern void health_state_summary(HealthAggState *st, const CrmCondMap *map, int32 as_of,
+								 Datum *v, bool *nulls);
 
 #endif							/* CRM_HEALTH_PG_H */

@@ -1,0 +1,356 @@
+/*
+ * health_scan.c - crm.health_summaries(): every customer's health summary of
+ * one tenant in a single sequential pass over crm.dispense.
+ *
+ * The rebuild of all profiles (crm.refresh_health_profiles) needs what
+ * crm.health_summary_agg computes, for every customer at once.  A hash
+ * aggregate keeps a growing state per customer and touches a cold one for
+ * almost every line (the table is in time order).  Here the heap is read
+ * directly (the caller's snapshot, the tenant filtered by hand), every line
+ * is appended to one array in its compact form together with a small
+ * customer number (customer ids are identity values, dense in practice; a
+ * hash table numbers the others), the lines are then grouped by a counting
+ * sort, and each customer's summary is computed from its contiguous lines by
+ * the same code as the aggregate's, in customer id order.
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/typcache.h"
+
+#include "crm_pg.h"
+#include "health_pg.h"
+
+PG_FUNCTION_INFO_V1(crm_health_summaries);
+
+/* The crm.dispense columns read, in this order. */
+static const char *const scan_cols[] = {
+	"tenant_id", "customer_id", "dispensed_at", "atc_code", "days_supply", "price", "promo",
+	"store_id", "channel"
+};
+#define NCOLS lengthof(scan_cols)
+
+/* Customer numbering: id - lo inside the dense range, then the others in order of appearance. */
+typedef struct CustNo
+{
+	int64		customer_id;	/* hash key */
+	int32		no;
+} CustNo;
+
+typedef struct Numbering
+{
+	int64		lo;
+	int64		ndense;			/* ids lo .. lo + ndense - 1 are numbered directly */
+	HTAB	   *hash;			/* the others */
+	int64	   *extra_ids;		/* id of number ndense + k */
+	int64		nextra;
+	int64		extra_cap;
+	MemoryContext cxt;
+} Numbering;
+
+/* A line with its customer number, as collected by the scan. */
+typedef struct ScanLine
+{
+	int32		no;
+	RawLine		line;
+} ScanLine;
+
+typedef struct Lines
+{
+	ScanLine   *v;
+	int64		n;
+	int64		cap;
+} Lines;
+
+/* The tenant's smallest and largest customer id and count (primary key index). */
+static void
+customer_range(int64 tenant, int64 *lo, int64 *hi, int64 *count)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1] = {Int64GetDatum(tenant)};
+	bool		isnull;
+
+	*lo = 1;
+	*hi = 0;
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT pg_catalog.min(c.customer_id), pg_catalog.max(c.customer_id),"
+							  " pg_catalog.count(*) FROM crm.customer c"
+							  " WHERE c.tenant_id OPERATOR(pg_catalog.=) $1",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the customer id range");
+	*count = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	if (*count > 0)
+	{
+		*lo = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		*hi = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	SPI_finish();
+}
+
+static void
+numbering_init(Numbering *nb, int64 tenant, MemoryContext cxt)
+{
+	int64		count,
+				hi;
+	HASHCTL		ctl;
+
+	customer_range(tenant, &nb->lo, &hi, &count);
+	/* numbered directly when at most about a quarter of the range is other tenants' ids */
+	nb->ndense = (count > 0 && hi - nb->lo < count + count / 3 + 1024) ? hi - nb->lo + 1 : 0;
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(CustNo);
+	ctl.hcxt = cxt;
+	nb->hash = hash_create("crm health customers", nb->ndense > 0 ? 64 : Max(count, 64), &ctl,
+						   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	nb->extra_cap = 64;
+	nb->extra_ids = MemoryContextAlloc(cxt, sizeof(int64) * nb->extra_cap);
+	nb->nextra = 0;
+	nb->cxt = cxt;
+}
+
+static int32
+customer_no(Numbering *nb, int64 id)
+{
+	CustNo	   *e;
+	bool		found;
+
+	if (id >= nb->lo && id - nb->lo < nb->ndense)
+		return (int32) (id - nb->lo);
+	e = hash_search(nb->hash, &id, HASH_ENTER, &found);
+	if (!found)
+	{
+		if (nb->ndense + nb->nextra >= PG_INT32_MAX)
+			elog(ERROR, "too many customers for one health profile rebuild");
+		if (nb->nextra == nb->extra_cap)
+		{
+			nb->extra_cap *= 2;
+			nb->extra_ids = repalloc_huge(nb->extra_ids, sizeof(int64) * nb->extra_cap);
+		}
+		nb->extra_ids[nb->nextra] = id;
+		e->no = (int32) (nb->ndense + nb->nextra++);
+	}
+	return e->no;
+}
+
+static ScanLine *
+lines_next(Lines *ls, MemoryContext cxt)
+{
+	if (ls->n == ls->cap)
+	{
+		ls->cap = ls->cap ? ls->cap * 2 : 65536;
+		ls->v = ls->v ? repalloc_huge(ls->v, sizeof(ScanLine) * ls->cap)
+			: MemoryContextAllocHuge(cxt, sizeof(ScanLine) * ls->cap);
+	}
+	return &ls->v[ls->n];
+}
+
+/* One pass over the relation: every line of the tenant, with its customer number. */
+static void
+scan_lines(Relation rel, int64 tenant, Numbering *nb, Lines *ls, HealthAggState *dict, MemoryContext cxt)
+{
+	AttrNumber	att[NCOLS];
+	int			maxatt = 0;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+
+	for (int i = 0; i < (int) NCOLS; i++)
+	{
+		att[i] = get_attnum(RelationGetRelid(rel), scan_cols[i]);
+		if (att[i] == InvalidAttrNumber)
+			elog(ERROR, "crm.dispense has no column %s", scan_cols[i]);
+		maxatt = Max(maxatt, att[i]);
+	}
+	slot = table_slot_create(rel, NULL);
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		Datum	   *v;
+		bool	   *n;
+		ScanLine   *l;
+
+		CHECK_FOR_INTERRUPTS();
+		slot_getsomeattrs(slot, maxatt);
+		v = slot->tts_values;
+		n = slot->tts_isnull;
+#define COL(i) (att[i] - 1)
+		if (n[COL(0)] || DatumGetInt64(v[COL(0)]) != tenant || n[COL(1)] || n[COL(2)])
+			continue;
+		l = lines_next(ls, cxt);
+		if (!health_line_fill(&l->line, dict, cxt, DatumGetTimestampTz(v[COL(2)]),
+							  n[COL(3)] ? NULL : DatumGetTextPP(v[COL(3)]),
+							  n[COL(4)], n[COL(4)] ? 0 : DatumGetInt32(v[COL(4)]),
+							  v[COL(5)], n[COL(5)], !n[COL(6)] && DatumGetBool(v[COL(6)]),
+							  n[COL(7)] ? 0 : DatumGetInt64(v[COL(7)]),
+							  n[COL(8)] ? NULL : DatumGetTextPP(v[COL(8)])))
+			continue;
+		l->no = customer_no(nb, DatumGetInt64(v[COL(1)]));
+		ls->n++;
+#undef COL
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+}
+
+/*
+ * Groups the lines by customer number (counting sort): returns the lines in
+ * customer order and start[c] .. start[c + 1] the range of customer c.
+ */
+static RawLine *
+group_lines(const Lines *ls, int64 ncust, int64 **startp, MemoryContext cxt)
+{
+	int64	   *start = MemoryContextAllocExtended(cxt, sizeof(int64) * (ncust + 1),
+												   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	RawLine    *out = MemoryContextAllocHuge(cxt, sizeof(RawLine) * (ls->n + 1));
+	int64		sum = 0;
+
+	for (int64 i = 0; i < ls->n; i++)
+		start[ls->v[i].no]++;
+	for (int64 c = 0; c < ncust; c++)
+	{
+		int64		k = start[c];
+
+		start[c] = sum;
+		sum += k;
+	}
+	start[ncust] = sum;
+	for (int64 i = 0; i < ls->n; i++)
+		out[start[ls->v[i].no]++] = ls->v[i].line;
+	/* start[c] now holds the end of c: shift back */
+	for (int64 c = ncust; c > 0; c--)
+		start[c] = start[c - 1];
+	start[0] = 0;
+	*startp = start;
+	return out;
+}
+
+static int
+id_no_cmp(const void *a, const void *b)
+{
+	int64		x = ((const CustNo *) a)->customer_id;
+	int64		y = ((const CustNo *) b)->customer_id;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Puts one customer's (customer_id, summary) row into the result. */
+static void
+emit(ReturnSetInfo *rsi, TupleDesc sdesc, const CrmCondMap *map, int32 as_of, int64 customer_id,
+	 HealthAggState *st, MemoryContext rowcxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(rowcxt);
+	Datum		v[HEALTH_SUMMARY_NATTS];
+	bool		nulls[HEALTH_SUMMARY_NATTS];
+	Datum		out[2];
+	bool		outnull[2] = {false, false};
+
+	health_state_summary(st, map, as_of, v, nulls);
+	out[0] = Int64GetDatum(customer_id);
+	out[1] = HeapTupleGetDatum(heap_form_tuple(sdesc, v, nulls));
+	MemoryContextSwitchTo(old);
+	tuplestore_putvalues(rsi->setResult, rsi->setDesc, out, outnull);
+	MemoryContextReset(rowcxt);
+}
+
+/* Customer c's lines into the reusable state *stp (grown as needed). */
+static HealthAggState *
+load_state(HealthAggState **stp, const RawLine *lines, int64 from, int64 to, MemoryContext cxt)
+{
+	HealthAggState *st = *stp;
+	int64		n = to - from;
+
+	if (n > st->cap)
+	{
+		if (n > PG_INT32_MAX / 2)
+			elog(ERROR, "a customer has too many dispensing lines for a health profile");
+		st = repalloc_huge(st, HEALTH_STATE_SIZE(n));
+		st->cap = (int) n;
+		*stp = st;
+	}
+	memcpy(st->lines, lines + from, sizeof(RawLine) * n);
+	st->n = (int) n;
+	return st;
+}
+
+static void
+emit_all(ReturnSetInfo *rsi, Numbering *nb, const Lines *ls, HealthAggState *dict,
+		 const CrmCondMap *map, int32 as_of, MemoryContext cxt)
+{
+	TupleDesc	sdesc = BlessTupleDesc(lookup_rowtype_tupdesc_copy(TupleDescAttr(rsi->setDesc, 1)->atttypid, -1));
+	MemoryContext rowcxt = AllocSetContextCreate(cxt, "crm health summary row", ALLOCSET_DEFAULT_SIZES);
+	int64		ncust = nb->ndense + nb->nextra;
+	int64	   *start;
+	RawLine    *grouped = group_lines(ls, ncust, &start, cxt);
+	HealthAggState *st = MemoryContextAllocZero(cxt, HEALTH_STATE_SIZE(64));
+	CustNo	   *extra = MemoryContextAllocHuge(cxt, sizeof(CustNo) * (nb->nextra + 1));
+
+	if (sdesc->natts != HEALTH_SUMMARY_NATTS)
+		elog(ERROR, "crm.health_summary has %d attributes, expected %d", sdesc->natts, HEALTH_SUMMARY_NATTS);
+	st->cap = 64;
+	st->long_chan = dict->long_chan;
+	st->nlong = dict->nlong;
+	for (int64 c = 0; c < nb->ndense; c++)
+		if (start[c + 1] > start[c])
+			emit(rsi, sdesc, map, as_of, nb->lo + c, load_state(&st, grouped, start[c], start[c + 1], cxt), rowcxt);
+	/* the customers numbered by the hash table, by id */
+	for (int64 k = 0; k < nb->nextra; k++)
+	{
+		extra[k].customer_id = nb->extra_ids[k];
+		extra[k].no = (int32) (nb->ndense + k);
+	}
+	qsort(extra, nb->nextra, sizeof(CustNo), id_no_cmp);
+	for (int64 k = 0; k < nb->nextra; k++)
+		emit(rsi, sdesc, map, as_of, extra[k].customer_id,
+			 load_state(&st, grouped, start[extra[k].no], start[extra[k].no + 1], cxt), rowcxt);
+}
+
+Datum
+crm_health_summaries(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsi = (ReturnSetInfo *) fcinfo->resultinfo;
+	int64		tenant = PG_GETARG_INT64(0);
+	DateADT		as_of = PG_GETARG_DATEADT(1);
+	Oid			relid = RangeVarGetRelid(makeRangeVar("crm", "dispense", -1), AccessShareLock, false);
+	MemoryContext cxt;
+	Relation	rel;
+	Numbering	nb;
+	Lines		ls = {NULL, 0, 0};
+	HealthAggState *dict;
+	CrmCondMap	map;
+
+	if (DATE_NOT_FINITE(as_of))
+		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+						errmsg("as_of must be a finite date"),
+						errhint("Use a real calendar date, not infinity.")));
+	/* the scan reads the heap directly: only for those who may read all of it */
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						errmsg("permission denied for table crm.dispense"),
+						errhint("crm.health_summaries is internal to crm.refresh_health_profiles().")));
+	InitMaterializedSRF(fcinfo, MAT_SRF_BLESS);
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "crm health summaries", ALLOCSET_DEFAULT_SIZES);
+	dict = MemoryContextAllocZero(cxt, HEALTH_STATE_SIZE(0));
+	health_load_condmap(&map, tenant, cxt);
+	numbering_init(&nb, tenant, cxt);
+	rel = table_open(relid, AccessShareLock);
+	scan_lines(rel, tenant, &nb, &ls, dict, cxt);
+	table_close(rel, AccessShareLock);
+	emit_all(rsi, &nb, &ls, dict, &map, (int32) as_of, cxt);
+	MemoryContextDelete(cxt);
+	return (Datum) 0;
+}
