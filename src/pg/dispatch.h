@@ -124,13 +124,22 @@ extern bool dispatch_is_moving(int64 tenant_id, int64 lead_id);
 /* The session's tenant, membership checked for the session's role (not the function owner). */
 extern int64 dispatch_session_tenant(void);
 
+/* The session's tenant setting (crm.tenant_setting()), without the membership check. */
+extern int64 dispatch_tenant_setting(void);
+
 /* An empty int8[] datum. */
 extern Datum dispatch_empty_int8_array(void);
+
+/* Reads crm.rep_load counters by primary key probes (dispatch_load.c). */
+typedef struct DispatchLoadReader DispatchLoadReader;
+extern DispatchLoadReader *dispatch_load_begin(void);
+extern bool dispatch_load_read(DispatchLoadReader *r, int64 tenant_id, int64 rep_id,
+							   int32 *open_leads, int64 *assigned_total, double *last_assigned);
+extern void dispatch_load_end(DispatchLoadReader *r);
 
 /* Runs one of the cached plans; returns SPI's result code. */
 typedef enum DispatchPlan
 {
-	DP_LOCATE,
 	DP_TERRITORY,
 	DP_MEMBERS,
 	DP_LICENSED,

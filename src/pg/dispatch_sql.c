@@ -60,22 +60,6 @@ typedef struct PlanDef
 	OUTBOX_SELECT " WHERE EXISTS (SELECT 1 FROM u))"
 
 static const PlanDef plan_defs[DP_COUNT] = {
-	/*
-	 * The containing territories (crm.locate returns them by priority, then id), each with the
-	 * loads of its active members: one row per (territory, member), or one row with NULLs.
-	 */
-	[DP_LOCATE] = {
-		"SELECT l.territory_id, x.rep_id, x.open_leads, x.assigned_total, x.last_assigned"
-		"  FROM crm.locate($1, $2, $3) WITH ORDINALITY AS l(territory_id, name, priority, ord)"
-		"  LEFT JOIN LATERAL ("
-		"       SELECT d.rep_id, d.open_leads, d.assigned_total,"
-		"              COALESCE(EXTRACT(epoch FROM d.last_assigned_at)::float8, -1::float8) AS last_assigned"
-		"         FROM crm.territory_rep m"
-		"         JOIN crm.rep_load d ON d.tenant_id = m.tenant_id AND d.rep_id = m.rep_id"
-		"        WHERE m.tenant_id = $4 AND m.territory_id = l.territory_id AND m.active) x ON true"
-		" ORDER BY l.ord",
-		4, {FLOAT8OID, FLOAT8OID, TEXTOID, INT8OID}
-	},
 	[DP_TERRITORY] = {
 		"SELECT assignment_policy, weight_model, sla_seconds FROM crm.territory"
 		" WHERE tenant_id = $1 AND territory_id = $2",
