@@ -311,22 +311,33 @@ load_candidates(const DispatchLead *lead, const Territory *t, DispatchPolicy pol
 }
 
 /*
- * Reserves a rep: open_leads + 1 under the row lock if there is room, and records the assignment
- * in the same statement.  Without wait, a rep locked by another transaction is reported busy
- * (*busy) instead of waited for.
+ * Reserves a rep: open_leads + 1 under the row lock if there is room (dispatch_reserve.c), then
+ * records the assignment (crm.lead_dispatch and the lead.assigned outbox row).  Without wait, a
+ * rep locked by another transaction is reported busy (*busy) instead of waited for.
  */
 static bool
 try_reserve(const DispatchLead *lead, const Territory *t, const DispatchCandidate *c,
 			const char *employee_no, bool wait, bool *busy)
 {
 	DispatchChoice rec;
-	Datum		v[13];
-	char		nulls[13];
-	bool		isnull;
+	Datum		v[12];
+	char		nulls[12];
+	DispatchReserve r;
 
 	*busy = false;
 	if (wait && holds_rep_above(lead->tenant_id, c->rep_id))
 		return false;			/* waiting could close a cycle: treat the rep as unavailable */
+	r = dispatch_reserve_rep(lead->tenant_id, c->rep_id, c->capacity, wait);
+	if (r == DISPATCH_RESERVE_BUSY)
+	{
+		*busy = true;
+		return false;
+	}
+	if (r == DISPATCH_RESERVE_NONE)
+		return false;
+	note_rep_lock(lead->tenant_id, c->rep_id);
+	if (r != DISPATCH_RESERVE_OK)
+		return false;
 	memset(&rec, 0, sizeof(rec));
 	rec.reason = DISPATCH_OK;
 	rec.has_territory = true;
@@ -335,18 +346,8 @@ try_reserve(const DispatchLead *lead, const Territory *t, const DispatchCandidat
 	rec.rep_id = c->rep_id;
 	rec.employee_no = (char *) employee_no;
 	dispatch_record_params(lead, &rec, v, nulls);
-	v[12] = Int32GetDatum(c->capacity);
-	nulls[12] = ' ';
-	dispatch_exec(wait ? DP_RESERVE_WAIT : DP_RESERVE_TRY, v, nulls, 0);
-	if (DatumGetInt32(col(0, 1, &isnull)) == 0)
-	{
-		*busy = true;
-		return false;
-	}
-	if (wait && DatumGetInt32(col(0, 2, &isnull)) == 0)
-		return false;			/* full: a non-matching UPDATE locks nothing */
-	note_rep_lock(lead->tenant_id, c->rep_id);
-	return DatumGetInt32(col(0, 2, &isnull)) == 1;
+	dispatch_exec(DP_RECORD, v, nulls, 0);
+	return true;
 }
 
 void

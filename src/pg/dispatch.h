@@ -137,14 +137,23 @@ extern bool dispatch_load_read(DispatchLoadReader *r, int64 tenant_id, int64 rep
 							   int32 *open_leads, int64 *assigned_total, double *last_assigned);
 extern void dispatch_load_end(DispatchLoadReader *r);
 
+/* Reserving a rep by its counter row (dispatch_reserve.c). */
+typedef enum DispatchReserve
+{
+	DISPATCH_RESERVE_NONE,		/* no counter row: never reserved */
+	DISPATCH_RESERVE_BUSY,		/* locked by another transaction (without wait only) */
+	DISPATCH_RESERVE_FULL,		/* locked, no room (the lock is kept) */
+	DISPATCH_RESERVE_OK			/* locked and open_leads + 1 */
+} DispatchReserve;
+
+extern DispatchReserve dispatch_reserve_rep(int64 tenant_id, int64 rep_id, int32 capacity, bool wait);
+
 /* Runs one of the cached plans; returns SPI's result code. */
 typedef enum DispatchPlan
 {
 	DP_TERRITORY,
 	DP_MEMBERS,
 	DP_LICENSED,
-	DP_RESERVE_TRY,
-	DP_RESERVE_WAIT,
 	DP_BUMP,
 	DP_RECORD,
 	DP_LEAD_LOCK,
