@@ -345,6 +345,8 @@ try_reserve(const DispatchLead *lead, const Territory *t, const DispatchCandidat
 	rec.sla_seconds = t->sla_seconds;
 	rec.rep_id = c->rep_id;
 	rec.employee_no = (char *) employee_no;
+	if (dispatch_write_assignment(lead, &rec))
+		return true;
 	dispatch_record_params(lead, &rec, v, nulls);
 	dispatch_exec(DP_RECORD, v, nulls, 0);
 	return true;

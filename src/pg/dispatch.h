@@ -26,6 +26,7 @@ typedef struct DispatchLead
 	TimestampTz at;				/* dispatch time: working hours and licences are checked then */
 	TimestampTz created_at;
 	int16		level;			/* escalation level recorded with an assignment */
+	bool		fresh;			/* being inserted: no dispatch state yet */
 	/* filled by dispatch_choose() */
 	int			nskills;
 	char	  **skill_list;
@@ -147,6 +148,12 @@ typedef enum DispatchReserve
 } DispatchReserve;
 
 extern DispatchReserve dispatch_reserve_rep(int64 tenant_id, int64 rep_id, int32 capacity, bool wait);
+
+/*
+ * Writes the dispatch state and outbox row of an automatic assignment of a fresh lead directly
+ * (dispatch_write.c); false when that path does not apply and DP_RECORD must be used.
+ */
+extern bool dispatch_write_assignment(const DispatchLead *lead, const DispatchChoice *c);
 
 /* Runs one of the cached plans; returns SPI's result code. */
 typedef enum DispatchPlan

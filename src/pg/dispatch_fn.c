@@ -228,6 +228,7 @@ lead_from_tuple(HeapTuple tup, TupleDesc d, const LeadCols *lc, DispatchLead *le
 	lead->exclude = dispatch_empty_int8_array();
 	lead->at = GetCurrentTimestamp();
 	lead->level = 0;
+	lead->fresh = true;
 }
 
 static char *

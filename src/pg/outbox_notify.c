@@ -18,6 +18,7 @@
 #include "utils/rel.h"
 
 #include "crm_pg.h"
+#include "outbox.h"
 
 PG_FUNCTION_INFO_V1(crm_outbox_notify);
 
@@ -61,6 +62,43 @@ outbox_cols(FunctionCallInfo fcinfo, Relation rel)
 	return oc;
 }
 
+static void
+append_int8(StringInfo buf, const char *key, Datum v, bool isnull)
+{
+	appendStringInfo(buf, "\"%s\" : ", key);
+	if (isnull)
+		appendStringInfoString(buf, "null");
+	else
+		appendStringInfo(buf, INT64_FORMAT, DatumGetInt64(v));
+}
+
+/* queues the NOTIFY for one outbox row */
+static void
+announce(Datum tenant_id, bool tenant_null, Datum outbox_id, bool id_null, const char *topic)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	append_int8(&buf, "tenant_id", tenant_id, tenant_null);
+	appendStringInfoString(&buf, ", ");
+	append_int8(&buf, "outbox_id", outbox_id, id_null);
+	appendStringInfoString(&buf, ", \"topic\" : ");
+	if (topic == NULL)
+		appendStringInfoString(&buf, "null");
+	else
+		escape_json(&buf, topic);
+	appendStringInfoChar(&buf, '}');
+	Async_Notify("crm_outbox", buf.data);
+	pfree(buf.data);
+}
+
+void
+crm_outbox_announce(int64 tenant_id, int64 outbox_id, const char *topic)
+{
+	announce(Int64GetDatum(tenant_id), false, Int64GetDatum(outbox_id), false, topic);
+}
+
 Datum
 crm_outbox_notify(PG_FUNCTION_ARGS)
 {
@@ -68,9 +106,12 @@ crm_outbox_notify(PG_FUNCTION_ARGS)
 	const OutboxCols *oc;
 	TupleDesc	d;
 	HeapTuple	tup;
-	StringInfoData buf;
-	bool		isnull;
-	Datum		v;
+	bool		n1,
+				n2,
+				n3;
+	Datum		tenant,
+				id,
+				topic;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event))
@@ -81,27 +122,9 @@ crm_outbox_notify(PG_FUNCTION_ARGS)
 	oc = outbox_cols(fcinfo, td->tg_relation);
 	d = RelationGetDescr(td->tg_relation);
 	tup = td->tg_trigtuple;
-	initStringInfo(&buf);
-	appendStringInfoString(&buf, "{\"tenant_id\" : ");
-	v = heap_getattr(tup, oc->tenant_id, d, &isnull);
-	if (isnull)
-		appendStringInfoString(&buf, "null");
-	else
-		appendStringInfo(&buf, INT64_FORMAT, DatumGetInt64(v));
-	appendStringInfoString(&buf, ", \"outbox_id\" : ");
-	v = heap_getattr(tup, oc->outbox_id, d, &isnull);
-	if (isnull)
-		appendStringInfoString(&buf, "null");
-	else
-		appendStringInfo(&buf, INT64_FORMAT, DatumGetInt64(v));
-	appendStringInfoString(&buf, ", \"topic\" : ");
-	v = heap_getattr(tup, oc->topic, d, &isnull);
-	if (isnull)
-		appendStringInfoString(&buf, "null");
-	else
-		escape_json(&buf, TextDatumGetCString(v));
-	appendStringInfoChar(&buf, '}');
-	Async_Notify("crm_outbox", buf.data);
-	pfree(buf.data);
+	tenant = heap_getattr(tup, oc->tenant_id, d, &n1);
+	id = heap_getattr(tup, oc->outbox_id, d, &n2);
+	topic = heap_getattr(tup, oc->topic, d, &n3);
+	announce(tenant, n1, id, n2, n3 ? NULL : TextDatumGetCString(topic));
 	return PointerGetDatum(NULL);
 }
