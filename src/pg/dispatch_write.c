@@ -37,11 +37,12 @@
 typedef struct ColValue
 {
 	const char *name;
+	Oid			type;
 	Datum		value;
 	bool		isnull;
 } ColValue;
 
-/* forms the row from named values; false when the table has a column not named */
+/* forms the row from named values; false when the table has a column not named, or of another type */
 static bool
 form_row(Relation rel, const ColValue *cols, int ncols, HeapTuple *out)
 {
@@ -63,7 +64,7 @@ form_row(Relation rel, const ColValue *cols, int ncols, HeapTuple *out)
 		for (j = 0; j < ncols; j++)
 			if (strcmp(NameStr(a->attname), cols[j].name) == 0)
 				break;
-		if (j == ncols || a->attgenerated)
+		if (j == ncols || a->attgenerated || a->atttypid != cols[j].type)
 			return false;
 		values[i] = cols[j].value;
 		nulls[i] = cols[j].isnull;
@@ -134,9 +135,17 @@ assigned_payload(const DispatchLead *lead, const DispatchChoice *c, TimestampTz 
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
 }
 
-static const char *const outbox_columns[] = {
-	"tenant_id", "outbox_id", "topic", "entity", "entity_id", "recipient", "payload", "created_at",
-	"claimed_at", "delivered_at", "attempts"
+typedef struct ColType
+{
+	const char *name;
+	Oid			type;
+} ColType;
+
+static const ColType outbox_columns[] = {
+	{"tenant_id", INT8OID}, {"outbox_id", INT8OID}, {"topic", TEXTOID}, {"entity", TEXTOID},
+	{"entity_id", INT8OID}, {"recipient", TEXTOID}, {"payload", JSONBOID},
+	{"created_at", TIMESTAMPTZOID}, {"claimed_at", TIMESTAMPTZOID}, {"delivered_at", TIMESTAMPTZOID},
+	{"attempts", INT4OID}
 };
 
 /* the outbox has only the columns written here and no trigger but outbox_notify */
@@ -153,7 +162,8 @@ outbox_usable(void)
 		bool		known = false;
 
 		for (int j = 0; j < (int) lengthof(outbox_columns); j++)
-			known = known || strcmp(NameStr(a->attname), outbox_columns[j]) == 0;
+			known = known || (strcmp(NameStr(a->attname), outbox_columns[j].name) == 0 &&
+							  a->atttypid == outbox_columns[j].type);
 		ok = a->attisdropped || (known && !a->attgenerated);
 	}
 	table_close(rel, RowExclusiveLock);
@@ -172,17 +182,17 @@ write_outbox(const DispatchLead *lead, const DispatchChoice *c, TimestampTz due)
 	if (idatt != InvalidAttrNumber && outbox_triggers_known(rel))
 	{
 		ColValue	cols[] = {
-			{"tenant_id", Int64GetDatum(lead->tenant_id), false},
-			{"outbox_id", (Datum) 0, false},
-			{"topic", CStringGetTextDatum("lead.assigned"), false},
-			{"entity", CStringGetTextDatum("lead"), false},
-			{"entity_id", Int64GetDatum(lead->lead_id), false},
-			{"recipient", c->employee_no ? CStringGetTextDatum(c->employee_no) : (Datum) 0, c->employee_no == NULL},
-			{"payload", assigned_payload(lead, c, due), false},
-			{"created_at", TimestampTzGetDatum(GetCurrentTimestamp()), false},
-			{"claimed_at", (Datum) 0, true},
-			{"delivered_at", (Datum) 0, true},
-			{"attempts", Int32GetDatum(0), false},
+			{"tenant_id", INT8OID, Int64GetDatum(lead->tenant_id), false},
+			{"outbox_id", INT8OID, (Datum) 0, false},
+			{"topic", TEXTOID, CStringGetTextDatum("lead.assigned"), false},
+			{"entity", TEXTOID, CStringGetTextDatum("lead"), false},
+			{"entity_id", INT8OID, Int64GetDatum(lead->lead_id), false},
+			{"recipient", TEXTOID, c->employee_no ? CStringGetTextDatum(c->employee_no) : (Datum) 0, c->employee_no == NULL},
+			{"payload", JSONBOID, assigned_payload(lead, c, due), false},
+			{"created_at", TIMESTAMPTZOID, TimestampTzGetDatum(GetCurrentTimestamp()), false},
+			{"claimed_at", TIMESTAMPTZOID, (Datum) 0, true},
+			{"delivered_at", TIMESTAMPTZOID, (Datum) 0, true},
+			{"attempts", INT4OID, Int32GetDatum(0), false},
 		};
 
 		outbox_id = nextval_internal(getIdentitySequence(RelationGetRelid(rel), idatt, false), false);
@@ -208,24 +218,24 @@ write_state(const DispatchLead *lead, const DispatchChoice *c, TimestampTz due)
 	HeapTuple	tup;
 	bool		ok = false;
 	ColValue	cols[] = {
-		{"tenant_id", Int64GetDatum(lead->tenant_id), false},
-		{"lead_id", Int64GetDatum(lead->lead_id), false},
-		{"territory_id", Int64GetDatum(c->territory_id), !c->has_territory},
-		{"rep_id", Int64GetDatum(c->rep_id), false},
-		{"auto", BoolGetDatum(true), false},
-		{"reason", (Datum) 0, true},
-		{"detail", (Datum) 0, true},
-		{"lead_created_at", TimestampTzGetDatum(lead->created_at), false},
-		{"first_dispatched_at", TimestampTzGetDatum(now), false},
-		{"first_assigned_at", TimestampTzGetDatum(lead->at), false},
-		{"assigned_at", TimestampTzGetDatum(lead->at), false},
-		{"acked_at", (Datum) 0, true},
-		{"acked_by", (Datum) 0, true},
-		{"sla_due_at", TimestampTzGetDatum(due), false},
-		{"escalation_level", Int16GetDatum(lead->level), false},
-		{"tried_reps", PointerGetDatum(construct_array(&tried, 1, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)), false},
-		{"dispatch_count", Int32GetDatum(1), false},
-		{"updated_at", TimestampTzGetDatum(now), false},
+		{"tenant_id", INT8OID, Int64GetDatum(lead->tenant_id), false},
+		{"lead_id", INT8OID, Int64GetDatum(lead->lead_id), false},
+		{"territory_id", INT8OID, Int64GetDatum(c->territory_id), !c->has_territory},
+		{"rep_id", INT8OID, Int64GetDatum(c->rep_id), false},
+		{"auto", BOOLOID, BoolGetDatum(true), false},
+		{"reason", TEXTOID, (Datum) 0, true},
+		{"detail", JSONBOID, (Datum) 0, true},
+		{"lead_created_at", TIMESTAMPTZOID, TimestampTzGetDatum(lead->created_at), false},
+		{"first_dispatched_at", TIMESTAMPTZOID, TimestampTzGetDatum(now), false},
+		{"first_assigned_at", TIMESTAMPTZOID, TimestampTzGetDatum(lead->at), false},
+		{"assigned_at", TIMESTAMPTZOID, TimestampTzGetDatum(lead->at), false},
+		{"acked_at", TIMESTAMPTZOID, (Datum) 0, true},
+		{"acked_by", NAMEOID, (Datum) 0, true},
+		{"sla_due_at", TIMESTAMPTZOID, TimestampTzGetDatum(due), false},
+		{"escalation_level", INT2OID, Int16GetDatum(lead->level), false},
+		{"tried_reps", INT8ARRAYOID, PointerGetDatum(construct_array(&tried, 1, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)), false},
+		{"dispatch_count", INT4OID, Int32GetDatum(1), false},
+		{"updated_at", TIMESTAMPTZOID, TimestampTzGetDatum(now), false},
 	};
 
 	if (rel->trigdesc == NULL && lead->level >= 0 && lead->level <= 2 &&
