@@ -31,6 +31,7 @@
 #include "utils/datetime.h"
 
 #include "dispatch.h"
+#include "geo_pg.h"
 
 /* the highest rep lock (tenant_id, rep_id) the current transaction holds, if any */
 static LocalTransactionId held_lxid = InvalidLocalTransactionId;
@@ -88,7 +89,7 @@ col(int row, int attno, bool *isnull)
 	return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, attno, isnull);
 }
 
-/* loads of the members of the containing territories, read with them in one statement */
+/* the counters of the members of the containing territories, read with them */
 typedef struct MemberLoad
 {
 	int64		territory_id;
@@ -101,56 +102,63 @@ typedef struct MemberLoad
 static MemberLoad *member_loads;
 static int	n_member_loads;
 
-/* the containing territories of the lead's tenant, by priority, with their settings */
+#define MAX_TERRITORIES 64
+
+/*
+ * The containing active territories of the lead's tenant, by priority, with their settings and
+ * the counters of their members.  The spatial index is probed directly (the tenant is checked
+ * by the caller: crm.dispatch() through dispatch_session_tenant(), the insert trigger through
+ * the row's default and row-level security).  A lead of another tenant than the session's is
+ * located nowhere, as crm.locate() would locate it in the session's tenant.
+ */
 static int
 locate(const DispatchLead *lead, Territory **out)
 {
-	Datum		v[4];
+	int64		ids[MAX_TERRITORIES];
 	Territory  *t;
-	int64	   *ids;
-	int			rows;
-	int			n = 0;
+	DispatchLoadReader *lr = NULL;
+	int			n;
 	int			k = 0;
+	int			cap = 0;
 
-	v[0] = Float8GetDatum(lead->lon);
-	v[1] = Float8GetDatum(lead->lat);
-	v[2] = lead->srs;
-	v[3] = Int64GetDatum(lead->tenant_id);
-	dispatch_exec(DP_LOCATE, v, NULL, 0);
-	rows = (int) SPI_processed;
-	ids = palloc(sizeof(int64) * Max(rows, 1));
-	member_loads = palloc(sizeof(MemberLoad) * Max(rows, 1));
 	n_member_loads = 0;
-	for (int i = 0; i < rows; i++)
-	{
-		bool		isnull;
-		int64		id = DatumGetInt64(col(i, 1, &isnull));
-		MemberLoad *ml = &member_loads[n_member_loads];
-
-		if (n == 0 || ids[n - 1] != id)
-			ids[n++] = id;
-		ml->rep_id = DatumGetInt64(col(i, 2, &isnull));
-		if (isnull)
-			continue;
-		ml->territory_id = id;
-		ml->open_leads = DatumGetInt32(col(i, 3, &isnull));
-		ml->assigned_total = DatumGetInt64(col(i, 4, &isnull));
-		ml->last_assigned = DatumGetFloat8(col(i, 5, &isnull));
-		n_member_loads++;
-	}
+	n = lead->tenant_id == dispatch_tenant_setting() ?
+		crm_geo_locate_tenant(lead->tenant_id, lead->lon, lead->lat, DatumGetTextPP(lead->srs),
+							  ids, MAX_TERRITORIES) : 0;
 	t = palloc0(sizeof(Territory) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
 		const DispatchMembers *m = dispatch_members(lead->tenant_id, ids[i]);
 
 		if (!m->found)
-			continue;			/* located in the session's tenant, not the lead's */
+			continue;
 		t[k].territory_id = ids[i];
 		t[k].policy = pstrdup(m->policy);
 		t[k].weight_model = m->weight_model ? pstrdup(m->weight_model) : NULL;
 		t[k].sla_seconds = m->sla_seconds;
 		k++;
+		cap += m->nreps;
 	}
+	member_loads = palloc(sizeof(MemberLoad) * Max(cap, 1));
+	for (int i = 0; i < k; i++)
+	{
+		const DispatchMembers *m = dispatch_members(lead->tenant_id, t[i].territory_id);
+
+		for (int j = 0; j < m->nreps; j++)
+		{
+			MemberLoad *ml = &member_loads[n_member_loads];
+
+			if (lr == NULL)
+				lr = dispatch_load_begin();
+			ml->territory_id = t[i].territory_id;
+			ml->rep_id = m->reps[j].rep_id;
+			if (dispatch_load_read(lr, lead->tenant_id, ml->rep_id, &ml->open_leads,
+								   &ml->assigned_total, &ml->last_assigned))
+				n_member_loads++;
+		}
+	}
+	if (lr != NULL)
+		dispatch_load_end(lr);
 	*out = t;
 	return k;
 }
@@ -303,22 +311,33 @@ load_candidates(const DispatchLead *lead, const Territory *t, DispatchPolicy pol
 }
 
 /*
- * Reserves a rep: open_leads + 1 under the row lock if there is room, and records the assignment
- * in the same statement.  Without wait, a rep locked by another transaction is reported busy
- * (*busy) instead of waited for.
+ * Reserves a rep: open_leads + 1 under the row lock if there is room (dispatch_reserve.c), then
+ * records the assignment (crm.lead_dispatch and the lead.assigned outbox row).  Without wait, a
+ * rep locked by another transaction is reported busy (*busy) instead of waited for.
  */
 static bool
 try_reserve(const DispatchLead *lead, const Territory *t, const DispatchCandidate *c,
 			const char *employee_no, bool wait, bool *busy)
 {
 	DispatchChoice rec;
-	Datum		v[13];
-	char		nulls[13];
-	bool		isnull;
+	Datum		v[12];
+	char		nulls[12];
+	DispatchReserve r;
 
 	*busy = false;
 	if (wait && holds_rep_above(lead->tenant_id, c->rep_id))
 		return false;			/* waiting could close a cycle: treat the rep as unavailable */
+	r = dispatch_reserve_rep(lead->tenant_id, c->rep_id, c->capacity, wait);
+	if (r == DISPATCH_RESERVE_BUSY)
+	{
+		*busy = true;
+		return false;
+	}
+	if (r == DISPATCH_RESERVE_NONE)
+		return false;
+	note_rep_lock(lead->tenant_id, c->rep_id);
+	if (r != DISPATCH_RESERVE_OK)
+		return false;
 	memset(&rec, 0, sizeof(rec));
 	rec.reason = DISPATCH_OK;
 	rec.has_territory = true;
@@ -326,19 +345,11 @@ try_reserve(const DispatchLead *lead, const Territory *t, const DispatchCandidat
 	rec.sla_seconds = t->sla_seconds;
 	rec.rep_id = c->rep_id;
 	rec.employee_no = (char *) employee_no;
+	if (dispatch_write_assignment(lead, &rec))
+		return true;
 	dispatch_record_params(lead, &rec, v, nulls);
-	v[12] = Int32GetDatum(c->capacity);
-	nulls[12] = ' ';
-	dispatch_exec(wait ? DP_RESERVE_WAIT : DP_RESERVE_TRY, v, nulls, 0);
-	if (DatumGetInt32(col(0, 1, &isnull)) == 0)
-	{
-		*busy = true;
-		return false;
-	}
-	if (wait && DatumGetInt32(col(0, 2, &isnull)) == 0)
-		return false;			/* full: a non-matching UPDATE locks nothing */
-	note_rep_lock(lead->tenant_id, c->rep_id);
-	return DatumGetInt32(col(0, 2, &isnull)) == 1;
+	dispatch_exec(DP_RECORD, v, nulls, 0);
+	return true;
 }
 
 void

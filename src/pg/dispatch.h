@@ -26,6 +26,7 @@ typedef struct DispatchLead
 	TimestampTz at;				/* dispatch time: working hours and licences are checked then */
 	TimestampTz created_at;
 	int16		level;			/* escalation level recorded with an assignment */
+	bool		fresh;			/* being inserted: no dispatch state yet */
 	/* filled by dispatch_choose() */
 	int			nskills;
 	char	  **skill_list;
@@ -124,18 +125,42 @@ extern bool dispatch_is_moving(int64 tenant_id, int64 lead_id);
 /* The session's tenant, membership checked for the session's role (not the function owner). */
 extern int64 dispatch_session_tenant(void);
 
+/* The session's tenant setting (crm.tenant_setting()), without the membership check. */
+extern int64 dispatch_tenant_setting(void);
+
 /* An empty int8[] datum. */
 extern Datum dispatch_empty_int8_array(void);
+
+/* Reads crm.rep_load counters by primary key probes (dispatch_load.c). */
+typedef struct DispatchLoadReader DispatchLoadReader;
+extern DispatchLoadReader *dispatch_load_begin(void);
+extern bool dispatch_load_read(DispatchLoadReader *r, int64 tenant_id, int64 rep_id,
+							   int32 *open_leads, int64 *assigned_total, double *last_assigned);
+extern void dispatch_load_end(DispatchLoadReader *r);
+
+/* Reserving a rep by its counter row (dispatch_reserve.c). */
+typedef enum DispatchReserve
+{
+	DISPATCH_RESERVE_NONE,		/* no counter row: never reserved */
+	DISPATCH_RESERVE_BUSY,		/* locked by another transaction (without wait only) */
+	DISPATCH_RESERVE_FULL,		/* locked, no room (the lock is kept) */
+	DISPATCH_RESERVE_OK			/* locked and open_leads + 1 */
+} DispatchReserve;
+
+extern DispatchReserve dispatch_reserve_rep(int64 tenant_id, int64 rep_id, int32 capacity, bool wait);
+
+/*
+ * Writes the dispatch state and outbox row of an automatic assignment of a fresh lead directly
+ * (dispatch_write.c); false when that path does not apply and DP_RECORD must be used.
+ */
+extern bool dispatch_write_assignment(const DispatchLead *lead, const DispatchChoice *c);
 
 /* Runs one of the cached plans; returns SPI's result code. */
 typedef enum DispatchPlan
 {
-	DP_LOCATE,
 	DP_TERRITORY,
 	DP_MEMBERS,
 	DP_LICENSED,
-	DP_RESERVE_TRY,
-	DP_RESERVE_WAIT,
 	DP_BUMP,
 	DP_RECORD,
 	DP_LEAD_LOCK,

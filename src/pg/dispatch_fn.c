@@ -57,6 +57,18 @@ dispatch_session_tenant(void)
 	return t;
 }
 
+extern Datum crm_tenant_setting(PG_FUNCTION_ARGS);
+
+/* crm.tenant_setting(): the session's tenant setting, unchecked */
+int64
+dispatch_tenant_setting(void)
+{
+	LOCAL_FCINFO(fc, 0);
+
+	InitFunctionCallInfoData(*fc, NULL, 0, InvalidOid, NULL, NULL);
+	return DatumGetInt64(crm_tenant_setting(fc));
+}
+
 Datum
 crm_dispatch_tenant(PG_FUNCTION_ARGS)
 {
@@ -216,6 +228,7 @@ lead_from_tuple(HeapTuple tup, TupleDesc d, const LeadCols *lc, DispatchLead *le
 	lead->exclude = dispatch_empty_int8_array();
 	lead->at = GetCurrentTimestamp();
 	lead->level = 0;
+	lead->fresh = true;
 }
 
 static char *

@@ -18,10 +18,6 @@ typedef struct PlanDef
 	Oid			types[13];
 } PlanDef;
 
-/* one more assignment for the rep */
-#define BUMP_SET \
-	"open_leads = d.open_leads + 1, assigned_total = d.assigned_total + 1, last_assigned_at = clock_timestamp()"
-
 /* parameters of the dispatch record: tenant, lead, territory, rep, auto, reason, detail,
  * lead created, dispatch time, SLA seconds, escalation level, staff number */
 #define RECORD_TYPES INT8OID, INT8OID, INT8OID, INT8OID, BOOLOID, TEXTOID, JSONBOID, TIMESTAMPTZOID, \
@@ -52,30 +48,7 @@ typedef struct PlanDef
 	"        jsonb_build_object('lead_id', $2, 'rep_id', $4, 'territory_id', $3, 'assigned_at', $9," \
 	"                           'ack_due_at', $9 + make_interval(secs => $10))"
 
-/* the record as CTEs s and o, written only when CTE u reserved the rep */
-#define RECORD_CTES \
-	"     s AS (INSERT INTO crm.lead_dispatch AS d" RECORD_COLUMNS \
-	"           SELECT" RECORD_VALUES " WHERE EXISTS (SELECT 1 FROM u)" RECORD_UPSERT ")," \
-	"     o AS (INSERT INTO crm.outbox (tenant_id, topic, entity, entity_id, recipient, payload)" \
-	OUTBOX_SELECT " WHERE EXISTS (SELECT 1 FROM u))"
-
 static const PlanDef plan_defs[DP_COUNT] = {
-	/*
-	 * The containing territories (crm.locate returns them by priority, then id), each with the
-	 * loads of its active members: one row per (territory, member), or one row with NULLs.
-	 */
-	[DP_LOCATE] = {
-		"SELECT l.territory_id, x.rep_id, x.open_leads, x.assigned_total, x.last_assigned"
-		"  FROM crm.locate($1, $2, $3) WITH ORDINALITY AS l(territory_id, name, priority, ord)"
-		"  LEFT JOIN LATERAL ("
-		"       SELECT d.rep_id, d.open_leads, d.assigned_total,"
-		"              COALESCE(EXTRACT(epoch FROM d.last_assigned_at)::float8, -1::float8) AS last_assigned"
-		"         FROM crm.territory_rep m"
-		"         JOIN crm.rep_load d ON d.tenant_id = m.tenant_id AND d.rep_id = m.rep_id"
-		"        WHERE m.tenant_id = $4 AND m.territory_id = l.territory_id AND m.active) x ON true"
-		" ORDER BY l.ord",
-		4, {FLOAT8OID, FLOAT8OID, TEXTOID, INT8OID}
-	},
 	[DP_TERRITORY] = {
 		"SELECT assignment_policy, weight_model, sla_seconds FROM crm.territory"
 		" WHERE tenant_id = $1 AND territory_id = $2",
@@ -116,26 +89,6 @@ static const PlanDef plan_defs[DP_COUNT] = {
 	[DP_LICENSED] = {
 		"SELECT array_agg(skill) FROM crm.licensed_skill WHERE tenant_id = $1 AND $2 IS NOT NULL",
 		2, {INT8OID, INT8OID}
-	},
-	/*
-	 * Reservation of rep $4 with capacity $13, and on success in the same statement the lead's
-	 * dispatch state and its lead.assigned outbox row ($1..$12 as in DP_RECORD).  The _TRY form
-	 * skips a rep another transaction holds and reports whether the row was locked at all.
-	 */
-	[DP_RESERVE_TRY] = {
-		"WITH l AS (SELECT open_leads FROM crm.rep_load WHERE tenant_id = $1 AND rep_id = $4 FOR UPDATE SKIP LOCKED),"
-		"     u AS (UPDATE crm.rep_load d SET " BUMP_SET
-		"            WHERE d.tenant_id = $1 AND d.rep_id = $4 AND (SELECT l.open_leads FROM l) < $13 RETURNING 1),"
-		RECORD_CTES
-		" SELECT (SELECT count(*) FROM l)::int4, (SELECT count(*) FROM u)::int4",
-		13, {RECORD_TYPES, INT4OID}
-	},
-	[DP_RESERVE_WAIT] = {
-		"WITH u AS (UPDATE crm.rep_load d SET " BUMP_SET
-		"            WHERE d.tenant_id = $1 AND d.rep_id = $4 AND d.open_leads < $13 RETURNING 1),"
-		RECORD_CTES
-		" SELECT 1::int4, (SELECT count(*) FROM u)::int4",
-		13, {RECORD_TYPES, INT4OID}
 	},
 	[DP_BUMP] = {
 		"UPDATE crm.rep_load SET open_leads = GREATEST(open_leads + $3, 0),"

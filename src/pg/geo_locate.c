@@ -298,3 +298,30 @@ crm_territory_changed(PG_FUNCTION_ARGS)
 	CacheInvalidateRelcache(td->tg_relation);
 	return PointerGetDatum(NULL);
 }
+
+/*
+ * The active territories of a given tenant containing a point, by priority: for dispatch, which
+ * has already checked the tenant (crm.dispatch() through dispatch_session_tenant(); the insert
+ * trigger through the row's tenant_id default and row-level security).  No membership check and
+ * no SPI here: the per-call cost is the index lookup.
+ */
+int
+crm_geo_locate_tenant(int64 tenant, double lon, double lat, text *srs_name, int64 *ids, int max)
+{
+	int32		hits[MAX_HITS];
+	TenantFences *tf;
+	CrmSrs		srs = crm_geo_srs_arg(srs_name);
+	CrmError	err;
+	double		x,
+				y;
+	int			n;
+
+	if (!crm_geo_check_coord(lon, lat, 0, &err))
+		crm_report(&err, "crm.locate");
+	crm_srs_transform(srs, CRM_SRS_WGS84, lon, lat, &x, &y);
+	tf = tenant_fences(tenant);
+	n = crm_geo_index_lookup(tf->index, x, y, hits, Min(max, MAX_HITS));
+	for (int i = 0; i < n; i++)
+		ids[i] = tf->ids[hits[i]];
+	return n;
+}

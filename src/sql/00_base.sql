@@ -375,16 +375,8 @@ COMMENT ON COLUMN crm.outbox.delivered_at IS 'When a relay confirmed delivery wi
 CREATE INDEX outbox_pending_idx ON crm.outbox (tenant_id, outbox_id) WHERE delivered_at IS NULL;
 
 CREATE FUNCTION crm.outbox_notify() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    PERFORM pg_catalog.pg_notify('crm_outbox',
-        pg_catalog.json_build_object('tenant_id', NEW.tenant_id, 'outbox_id', NEW.outbox_id,
-                                     'topic', NEW.topic)::text);
-    RETURN NULL;
-END
-$$;
+    AS 'MODULE_PATHNAME', 'crm_outbox_notify'
+    LANGUAGE C;
 COMMENT ON FUNCTION crm.outbox_notify() IS 'Trigger: announces each new outbox row on channel crm_outbox (delivered at commit).';
 CREATE TRIGGER outbox_notify AFTER INSERT ON crm.outbox FOR EACH ROW EXECUTE FUNCTION crm.outbox_notify();
 

@@ -1,0 +1,268 @@
+/*
+ * dispatch_write.c - recording the assignment of a lead being inserted: its crm.lead_dispatch
+ * row and its lead.assigned crm.outbox row written directly (heap insert, index entries through
+ * the executor's index maintenance), and the outbox NOTIFY queued as crm.outbox_notify() would.
+ *
+ * The rows are exactly those of the record statement (dispatch_sql.c, DP_RECORD), which remains
+ * the way for re-dispatch (an upsert of existing state) and whenever a table does not look as
+ * expected here: a column this code does not know, or a trigger on crm.lead_dispatch, or any
+ * trigger on crm.outbox besides an enabled outbox_notify.  Every value is produced here, so the
+ * tables' checks hold by construction (reason NULL with a rep; escalation level 0..2; a topic of
+ * lower-case letters and dots).
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/sequence.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "dispatch.h"
+#include "outbox.h"
+
+#define MAX_COLS 24
+
+typedef struct ColValue
+{
+	const char *name;
+	Oid			type;
+	Datum		value;
+	bool		isnull;
+} ColValue;
+
+/* forms the row from named values; false when the table has a column not named, or of another type */
+static bool
+form_row(Relation rel, const ColValue *cols, int ncols, HeapTuple *out)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	Datum		values[MAX_COLS];
+	bool		nulls[MAX_COLS];
+
+	if (desc->natts > MAX_COLS)
+		return false;
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(desc, i);
+		int			j;
+
+		values[i] = (Datum) 0;
+		nulls[i] = true;
+		if (a->attisdropped)
+			continue;
+		for (j = 0; j < ncols; j++)
+			if (strcmp(NameStr(a->attname), cols[j].name) == 0)
+				break;
+		if (j == ncols || a->attgenerated || a->atttypid != cols[j].type)
+			return false;
+		values[i] = cols[j].value;
+		nulls[i] = cols[j].isnull;
+	}
+	*out = heap_form_tuple(desc, values, nulls);
+	return true;
+}
+
+/* inserts the row and its index entries (partial and expression indexes included) */
+static void
+insert_row(Relation rel, HeapTuple tup)
+{
+	EState	   *estate = CreateExecutorState();
+	ResultRelInfo *rri = makeNode(ResultRelInfo);
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
+	List	   *recheck;
+
+	InitResultRelInfo(rri, rel, 1, NULL, 0);
+	ExecOpenIndices(rri, false);
+	simple_heap_insert(rel, tup);
+	ExecStoreHeapTuple(tup, slot, false);
+	recheck = ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL);
+	list_free(recheck);
+	ExecCloseIndices(rri);
+	ExecDropSingleTupleTableSlot(slot);
+	FreeExecutorState(estate);
+}
+
+/* true when the outbox's only trigger is an enabled outbox_notify (fired here instead) */
+static bool
+outbox_triggers_known(Relation rel)
+{
+	TriggerDesc *td = rel->trigdesc;
+
+	if (td == NULL)
+		return true;
+	return td->numtriggers == 1 && strcmp(td->triggers[0].tgname, "outbox_notify") == 0 &&
+		td->triggers[0].tgenabled == TRIGGER_FIRES_ON_ORIGIN &&
+		SessionReplicationRole != SESSION_REPLICATION_ROLE_REPLICA;
+}
+
+static Oid
+crm_relid(const char *name)
+{
+	Oid			relid = get_relname_relid(name, get_namespace_oid("crm", false));
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "table crm.%s is missing", name);
+	return relid;
+}
+
+static char *
+json_time(TimestampTz t)
+{
+	return JsonEncodeDateTime(NULL, TimestampTzGetDatum(t), TIMESTAMPTZOID, NULL);
+}
+
+/* the lead.assigned payload, as jsonb_build_object builds it */
+static Datum
+assigned_payload(const DispatchLead *lead, const DispatchChoice *c, TimestampTz due)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"lead_id\": " INT64_FORMAT ", \"rep_id\": " INT64_FORMAT
+					 ", \"territory_id\": " INT64_FORMAT ", \"assigned_at\": \"%s\", \"ack_due_at\": \"%s\"}",
+					 lead->lead_id, c->rep_id, c->territory_id, json_time(lead->at), json_time(due));
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+}
+
+typedef struct ColType
+{
+	const char *name;
+	Oid			type;
+} ColType;
+
+static const ColType outbox_columns[] = {
+	{"tenant_id", INT8OID}, {"outbox_id", INT8OID}, {"topic", TEXTOID}, {"entity", TEXTOID},
+	{"entity_id", INT8OID}, {"recipient", TEXTOID}, {"payload", JSONBOID},
+	{"created_at", TIMESTAMPTZOID}, {"claimed_at", TIMESTAMPTZOID}, {"delivered_at", TIMESTAMPTZOID},
+	{"attempts", INT4OID}
+};
+
+/* the outbox has only the columns written here and no trigger but outbox_notify */
+static bool
+outbox_usable(void)
+{
+	Relation	rel = table_open(crm_relid("outbox"), RowExclusiveLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	bool		ok = outbox_triggers_known(rel);
+
+	for (int i = 0; ok && i < desc->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(desc, i);
+		bool		known = false;
+
+		for (int j = 0; j < (int) lengthof(outbox_columns); j++)
+			known = known || (strcmp(NameStr(a->attname), outbox_columns[j].name) == 0 &&
+							  a->atttypid == outbox_columns[j].type);
+		ok = a->attisdropped || (known && !a->attgenerated);
+	}
+	table_close(rel, RowExclusiveLock);
+	return ok;
+}
+
+static bool
+write_outbox(const DispatchLead *lead, const DispatchChoice *c, TimestampTz due)
+{
+	Relation	rel = table_open(crm_relid("outbox"), RowExclusiveLock);
+	AttrNumber	idatt = get_attnum(RelationGetRelid(rel), "outbox_id");
+	HeapTuple	tup;
+	int64		outbox_id;
+	bool		ok = false;
+
+	if (idatt != InvalidAttrNumber && outbox_triggers_known(rel))
+	{
+		ColValue	cols[] = {
+			{"tenant_id", INT8OID, Int64GetDatum(lead->tenant_id), false},
+			{"outbox_id", INT8OID, (Datum) 0, false},
+			{"topic", TEXTOID, CStringGetTextDatum("lead.assigned"), false},
+			{"entity", TEXTOID, CStringGetTextDatum("lead"), false},
+			{"entity_id", INT8OID, Int64GetDatum(lead->lead_id), false},
+			{"recipient", TEXTOID, c->employee_no ? CStringGetTextDatum(c->employee_no) : (Datum) 0, c->employee_no == NULL},
+			{"payload", JSONBOID, assigned_payload(lead, c, due), false},
+			{"created_at", TIMESTAMPTZOID, TimestampTzGetDatum(GetCurrentTimestamp()), false},
+			{"claimed_at", TIMESTAMPTZOID, (Datum) 0, true},
+			{"delivered_at", TIMESTAMPTZOID, (Datum) 0, true},
+			{"attempts", INT4OID, Int32GetDatum(0), false},
+		};
+
+		outbox_id = nextval_internal(getIdentitySequence(RelationGetRelid(rel), idatt, false), false);
+		cols[1].value = Int64GetDatum(outbox_id);
+		if (form_row(rel, cols, lengthof(cols), &tup))
+		{
+			insert_row(rel, tup);
+			if (rel->trigdesc != NULL)
+				crm_outbox_announce(lead->tenant_id, outbox_id, "lead.assigned");
+			ok = true;
+		}
+	}
+	table_close(rel, RowExclusiveLock);
+	return ok;
+}
+
+static bool
+write_state(const DispatchLead *lead, const DispatchChoice *c, TimestampTz due)
+{
+	Relation	rel = table_open(crm_relid("lead_dispatch"), RowExclusiveLock);
+	TimestampTz now = GetCurrentTimestamp();
+	Datum		tried = Int64GetDatum(c->rep_id);
+	HeapTuple	tup;
+	bool		ok = false;
+	ColValue	cols[] = {
+		{"tenant_id", INT8OID, Int64GetDatum(lead->tenant_id), false},
+		{"lead_id", INT8OID, Int64GetDatum(lead->lead_id), false},
+		{"territory_id", INT8OID, Int64GetDatum(c->territory_id), !c->has_territory},
+		{"rep_id", INT8OID, Int64GetDatum(c->rep_id), false},
+		{"auto", BOOLOID, BoolGetDatum(true), false},
+		{"reason", TEXTOID, (Datum) 0, true},
+		{"detail", JSONBOID, (Datum) 0, true},
+		{"lead_created_at", TIMESTAMPTZOID, TimestampTzGetDatum(lead->created_at), false},
+		{"first_dispatched_at", TIMESTAMPTZOID, TimestampTzGetDatum(now), false},
+		{"first_assigned_at", TIMESTAMPTZOID, TimestampTzGetDatum(lead->at), false},
+		{"assigned_at", TIMESTAMPTZOID, TimestampTzGetDatum(lead->at), false},
+		{"acked_at", TIMESTAMPTZOID, (Datum) 0, true},
+		{"acked_by", NAMEOID, (Datum) 0, true},
+		{"sla_due_at", TIMESTAMPTZOID, TimestampTzGetDatum(due), false},
+		{"escalation_level", INT2OID, Int16GetDatum(lead->level), false},
+		{"tried_reps", INT8ARRAYOID, PointerGetDatum(construct_array(&tried, 1, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)), false},
+		{"dispatch_count", INT4OID, Int32GetDatum(1), false},
+		{"updated_at", TIMESTAMPTZOID, TimestampTzGetDatum(now), false},
+	};
+
+	if (rel->trigdesc == NULL && lead->level >= 0 && lead->level <= 2 &&
+		form_row(rel, cols, lengthof(cols), &tup))
+	{
+		insert_row(rel, tup);
+		ok = true;
+	}
+	table_close(rel, RowExclusiveLock);
+	return ok;
+}
+
+/*
+ * Records the automatic assignment of a lead being inserted (no dispatch state yet); false
+ * when the tables are not as expected and the caller must use the record statement.
+ */
+bool
+dispatch_write_assignment(const DispatchLead *lead, const DispatchChoice *c)
+{
+	TimestampTz due = lead->at + (int64) c->sla_seconds * USECS_PER_SEC;
+
+	if (!lead->fresh || c->reason != DISPATCH_OK || !outbox_usable())
+		return false;
+	if (!write_state(lead, c, due))
+		return false;
+	if (!write_outbox(lead, c, due))
+		elog(ERROR, "dispatch: crm.outbox is not as expected after crm.lead_dispatch was written");
+	CommandCounterIncrement();
+	return true;
+}
