@@ -35,6 +35,8 @@ match_name_at(const char *text, size_t len, size_t pos, const char *name, size_t
 	size_t		i = pos,
 				k = 0;
 
+	if (nlen == 0)
+		return 0;				/* an empty name (a context key "") is never a variable */
 	while (k < nlen)
 	{
 		if (name[k] == ' ')

@@ -380,3 +380,21 @@ UNIT_TEST(feel_named_arguments)
 	CHECK_STR_EQ(ev("substring(string: \"a\", 1)"), "ERROR 1 @24: positional argument after named arguments");
 	CHECK_STR_EQ(ev("substring(length: 1, string: \"ab\")"), "ERROR 1 @1: missing argument 2 of function substring");
 }
+
+UNIT_TEST(feel_empty_context_key_is_not_a_name)
+{
+	CrmError	err;
+	FeelValue  *ctx = feel_context_new();
+	FeelValue  *v;
+
+	feel_context_put(ctx, "", 0, feel_boolean(true));
+	/* used to read before the name when matching the empty key against the text */
+	v = feel_eval_text("[[{a: 2, \"\": 20}]]", ctx, &err);
+	CHECK(v != NULL);
+	CHECK_INT_EQ(feel_kind(v), FEEL_LIST);
+	feel_value_free(v);
+	v = feel_eval_text("[[{a: 2,\"\":20", ctx, &err);
+	CHECK(v == NULL);
+	CHECK_INT_EQ(err.code, CRM_ERR_SYNTAX);
+	feel_value_free(ctx);
+}
