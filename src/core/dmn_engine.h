@@ -38,6 +38,7 @@ extern FeelValue *feel_null(void);
 extern FeelValue *feel_boolean(bool b);
 /* A number from decimal text ("12.5", "-3e2"); NULL with err on bad text. */
 extern FeelValue *feel_number_from_text(const char *text, CrmError *err);
+extern FeelValue *feel_number_from_int(int64_t i);
 extern FeelValue *feel_string(const char *s, size_t len);
 extern FeelValue *feel_list_new(void);
 extern void feel_list_append(FeelValue *list, FeelValue *item);
@@ -47,6 +48,8 @@ extern void feel_context_put(FeelValue *ctx, const char *key, size_t keylen, Fee
 extern bool feel_get_boolean(const FeelValue *v);
 /* Canonical decimal text of a number (no exponent, no trailing zeros); caller frees with crm_free. */
 extern char *feel_number_to_text(const FeelValue *v);
+/* A number with an integer value that fits int64 (the fast path of conversions). */
+extern bool feel_number_to_int64(const FeelValue *v, int64_t *out);
 extern const char *feel_get_string(const FeelValue *v, size_t *len);
 /* ISO-8601 text of a date, time, date and time, or duration; caller frees with crm_free. */
 extern char *feel_temporal_to_text(const FeelValue *v);

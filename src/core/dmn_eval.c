@@ -69,7 +69,11 @@ rule_value(DmnProgram *p, FeelEnv *env, const DmnCDecision *d, FeelNode *const *
 	FeelValue	v;
 
 	if (d->noutputs == 1)
+	{
+		if (exprs[0] != NULL && exprs[0]->kind == FN_CONST)
+			return exprs[0]->val;
 		return exprs[0] ? feel_eval(env, exprs[0]) : feel_v_null();
+	}
 	feel_a_ctx_init(&v, &p->eval_arena, d->noutputs);
 	for (int o = 0; o < d->noutputs; o++)
 	{
@@ -103,20 +107,13 @@ match_rules(DmnProgram *p, FeelEnv *env, const DmnCDecision *d)
 
 	for (int i = 0; i < d->ninputs; i++)
 	{
-		FeelValue	v = feel_eval(env, d->inputs[i].expr);
+		const FeelNode *e = d->inputs[i].expr;
+		FeelValue	v = e->kind == FN_VAR ? env->slots[e->slot] : feel_eval(env, e);
 
 		dmn_coerce(p, &d->inputs[i].type, &v, &p->inbuf[i], false, NULL, NULL);
 	}
 	memset(p->memo, -1, d->nmemo);
-	for (int r = 0; r < d->nrules; r++)
-	{
-		if (dmn_rule_matches(env, &d->rules[r], p->inbuf, p->memo))
-		{
-			p->hits[nhits++] = r;
-			if (d->hit_policy == DMN_HIT_FIRST)
-				break;
-		}
-	}
+	nhits = dmn_index_match(env, p, d, d->hit_policy == DMN_HIT_FIRST);
 	return nhits;
 }
 

@@ -257,6 +257,12 @@ feel_number_from_text(const char *text, CrmError *err)
 }
 
 FeelValue *
+feel_number_from_int(int64_t i)
+{
+	return box(feel_v_int(i));
+}
+
+FeelValue *
 feel_string(const char *s, size_t len)
 {
 	return box(feel_v_str(crm_strndup(s, len), len));
@@ -340,6 +346,12 @@ feel_number_to_text(const FeelValue *v)
 	if (v != NULL && v->kind == FEEL_NUMBER)
 		feel_dec_format(&v->u.num, &b);
 	return b.data;
+}
+
+bool
+feel_number_to_int64(const FeelValue *v, int64_t *out)
+{
+	return v != NULL && v->kind == FEEL_NUMBER && feel_dec_to_int64(&v->u.num, out);
 }
 
 const char *

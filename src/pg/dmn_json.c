@@ -115,10 +115,13 @@ small_integer(const char *s, int64 *out)
 Datum
 dmn_feel_to_numeric(const FeelValue *v)
 {
-	char	   *s = feel_number_to_text(v);
+	char	   *s;
 	int64		i;
 	Datum		d;
 
+	if (feel_number_to_int64(v, &i))
+		return NumericGetDatum(int64_to_numeric(i));
+	s = feel_number_to_text(v);
 	if (small_integer(s, &i))
 		d = NumericGetDatum(int64_to_numeric(i));
 	else
