@@ -427,12 +427,35 @@ dmn_build_index(CrmArena *a, const DmnCDecision *d)
 		build_column(a, d, &ix->cols[ncols++], ix->generic, ix->nwords);
 	}
 	ix->ncols = ncols;
+	/* hash-only columns first (one lookup each), then by number of tests: the cheap ones narrow */
+	for (int i = 1; i < ncols; i++)
+	{
+		DmnColIndex x = ix->cols[i];
+		int			j = i;
+
+		for (; j > 0 && ix->cols[j - 1].ntests > x.ntests; j--)
+			ix->cols[j] = ix->cols[j - 1];
+		ix->cols[j] = x;
+	}
 	return ix;
 }
 
-/* The rules passing column ci for value v, into m. */
+static bool
+intersects(const uint64_t *a, const uint64_t *b, int nw)
+{
+	for (int w = 0; w < nw; w++)
+		if (a[w] & b[w])
+			return true;
+	return false;
+}
+
+/*
+ * The rules passing column ci for value v, into m; tests none of whose rules
+ * are still candidates are not evaluated.
+ */
 static inline void
-column_mask(FeelEnv *env, const DmnColIndex *ci, const FeelValue *v, uint64_t *m, int nw)
+column_mask(FeelEnv *env, const DmnColIndex *ci, const FeelValue *v, const uint64_t *cand,
+			uint64_t *m, int nw)
 {
 	uint64_t	h;
 
@@ -446,7 +469,7 @@ column_mask(FeelEnv *env, const DmnColIndex *ci, const FeelValue *v, uint64_t *m
 				m[w] |= s->mask[w];
 	}
 	for (int t = 0; t < ci->ntests; t++)
-		if (check(env, ci->tests[t].ck, v))
+		if (intersects(ci->tests[t].mask, cand, nw) && check(env, ci->tests[t].ck, v))
 			for (int w = 0; w < nw; w++)
 				m[w] |= ci->tests[t].mask[w];
 }
@@ -458,6 +481,7 @@ dmn_index_match(FeelEnv *env, const DmnProgram *p, const DmnCDecision *d, bool f
 	int			nw = ix->nwords;
 	uint64_t   *cand = p->cand;
 	int			nhits = 0;
+	bool		verify = false;
 
 	for (int w = 0; w < nw; w++)
 		cand[w] = w < nw - 1 ? ~(uint64_t) 0 : (((uint64_t) 1 << (d->nrules & 63)) - 1);
@@ -465,7 +489,13 @@ dmn_index_match(FeelEnv *env, const DmnProgram *p, const DmnCDecision *d, bool f
 	{
 		uint64_t	any = 0;
 
-		column_mask(env, &ix->cols[c], &p->inbuf[ix->cols[c].col], p->colmask, nw);
+		/* FIRST: past the hash lookups, test the candidates rule by rule and stop at the first */
+		if (first && ix->cols[c].ntests > 0)
+		{
+			verify = true;
+			break;
+		}
+		column_mask(env, &ix->cols[c], &p->inbuf[ix->cols[c].col], cand, p->colmask, nw);
 		for (int w = 0; w < nw; w++)
 			any |= (cand[w] &= p->colmask[w]);
 		if (any == 0)
@@ -480,7 +510,7 @@ dmn_index_match(FeelEnv *env, const DmnProgram *p, const DmnCDecision *d, bool f
 			int			r = w * 64 + __builtin_ctzll(bits);
 
 			bits &= bits - 1;
-			if ((ix->generic[w] >> (r & 63) & 1) &&
+			if ((verify || (ix->generic[w] >> (r & 63) & 1)) &&
 				!dmn_rule_matches(env, &d->rules[r], p->inbuf, p->memo))
 				continue;
 			p->hits[nhits++] = r;
