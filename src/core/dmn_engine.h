@@ -45,6 +45,20 @@ extern void feel_list_append(FeelValue *list, FeelValue *item);
 extern FeelValue *feel_context_new(void);
 extern void feel_context_put(FeelValue *ctx, const char *key, size_t keylen, FeelValue *value);
 
+/*
+ * Input contexts for one evaluation without copies: a fixed capacity, keys
+ * and strings borrowed from the caller (they must outlive the evaluation),
+ * keys distinct.  The put functions return false when the context is full.
+ * Free only with feel_borrowed_free (which frees the context, not what it
+ * borrows nor the contents of values moved in with feel_borrowed_put).
+ */
+extern FeelValue *feel_borrowed_context(int cap);
+/* Moves a value from the constructors above into the context (the box is freed). */
+extern bool feel_borrowed_put(FeelValue *ctx, const char *key, size_t keylen, FeelValue *value);
+extern bool feel_borrowed_put_string(FeelValue *ctx, const char *key, size_t keylen, const char *s, size_t len);
+extern bool feel_borrowed_put_boolean(FeelValue *ctx, const char *key, size_t keylen, bool b);
+extern void feel_borrowed_free(FeelValue *ctx);
+
 extern bool feel_get_boolean(const FeelValue *v);
 /* Canonical decimal text of a number (no exponent, no trailing zeros); caller frees with crm_free. */
 extern char *feel_number_to_text(const FeelValue *v);

@@ -96,6 +96,21 @@ dmn_jsonb_value_to_feel(JsonbValue *v)
 	return scalar_to_feel(v);
 }
 
+void
+dmn_put_jsonb_value(FeelValue *ctx, const char *key, size_t keylen, JsonbValue *v)
+{
+	bool		ok;
+
+	if (v->type == jbvString)
+		ok = feel_borrowed_put_string(ctx, key, keylen, v->val.string.val, v->val.string.len);
+	else if (v->type == jbvBool)
+		ok = feel_borrowed_put_boolean(ctx, key, keylen, v->val.boolean);
+	else
+		ok = feel_borrowed_put(ctx, key, keylen, scalar_to_feel(v));
+	if (!ok)
+		elog(ERROR, "input context full at \"%s\"", key);
+}
+
 /* An integer of at most 18 digits (the common case: points, counts) without numeric_in. */
 static bool
 small_integer(const char *s, int64 *out)
