@@ -235,6 +235,27 @@ push_feel(JsonbParseState **st, const FeelValue *v, JsonbIteratorToken tok, cons
 	}
 }
 
+/*
+ * A number as a scalar jsonb, laid out as convertToJsonb() lays out a raw
+ * scalar: a one-element array container flagged scalar, whose JEntry holds
+ * the end offset (first element), then the numeric, already 4-byte aligned.
+ */
+static Jsonb *
+numeric_scalar_jsonb(Numeric n)
+{
+	uint32		nlen = VARSIZE_ANY(n);
+	uint32		size = VARHDRSZ + sizeof(uint32) + sizeof(JEntry) + nlen;
+	char	   *jb = palloc(size);
+	uint32		header = 1 | JB_FARRAY | JB_FSCALAR;
+	JEntry		entry = JENTRY_ISNUMERIC | JENTRY_HAS_OFF | nlen;
+
+	SET_VARSIZE(jb, size);
+	memcpy(jb + VARHDRSZ, &header, sizeof(uint32));
+	memcpy(jb + VARHDRSZ + sizeof(uint32), &entry, sizeof(JEntry));
+	memcpy(jb + VARHDRSZ + sizeof(uint32) + sizeof(JEntry), n, nlen);
+	return (Jsonb *) jb;
+}
+
 Jsonb *
 dmn_feel_to_jsonb(const FeelValue *v, const char *what)
 {
@@ -244,6 +265,8 @@ dmn_feel_to_jsonb(const FeelValue *v, const char *what)
 
 	if (v == NULL)
 		v = feel_null();
+	if (feel_kind(v) == FEEL_NUMBER)
+		return numeric_scalar_jsonb(DatumGetNumeric(dmn_feel_to_numeric(v)));
 	if (feel_scalar(v, &jv, what))
 		return JsonbValueToJsonb(&jv);
 	res = push_feel(&st, v, WJB_ELEM, what);
