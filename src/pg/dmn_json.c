@@ -30,6 +30,16 @@ scalar_to_feel(JsonbValue *v)
 		case jbvString:
 			return feel_string(v->val.string.val, v->val.string.len);
 		case jbvNumeric:
+			/* integers (scale 0) that fit int4 without text; the same FEEL number as parsing */
+			if (!numeric_is_nan(v->val.numeric) && !numeric_is_inf(v->val.numeric) &&
+				DatumGetInt32(DirectFunctionCall1(numeric_scale, NumericGetDatum(v->val.numeric))) == 0)
+			{
+				bool		overflow = false;
+				int32		i = numeric_int4_opt_error(v->val.numeric, &overflow);
+
+				if (!overflow)
+					return feel_number_from_int(i);
+			}
 			s = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
 			crm_error_clear(&err);
 			f = feel_number_from_text(s, &err);
