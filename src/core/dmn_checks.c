@@ -255,3 +255,268 @@ dmn_rule_matches(FeelEnv *env, const DmnCRule *rule, const FeelValue *inputs, in
 	}
 	return true;
 }
+
+/* ---- rules indexed by column ---- */
+
+static uint64_t
+hash_bytes(const char *s, size_t n)
+{
+	uint64_t	h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char) s[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* Equal for equal numbers: the coefficient without trailing zeros, the exponent, the sign. */
+static uint64_t
+hash_number(const FeelDec *d)
+{
+	feel_u128	c = d->coef;
+	int64_t		e = d->exp;
+
+	if (c == 0)
+		return 0x51ed270b27ULL;
+	if ((c >> 64) == 0)
+	{
+		uint64_t	c64 = (uint64_t) c;
+
+		while (c64 % 10 == 0)
+			c64 /= 10, e++;
+		c = c64;
+	}
+	else
+		while (c % 10 == 0)
+			c /= 10, e++;
+	return mix(mix(mix(0x2545f4914f6cdd1dULL, (uint64_t) c), (uint64_t) (c >> 64)),
+			   (uint64_t) e * 2 + d->neg);
+}
+
+/* The hash of an equality key, false for values no string/number constant equals. */
+static inline bool
+key_hash(const FeelValue *v, uint64_t *h)
+{
+	if (v->kind == FEEL_STRING)
+		*h = hash_bytes(v->u.str.s, v->u.str.len);
+	else if (v->kind == FEEL_NUMBER)
+		*h = hash_number(&v->u.num);
+	else
+		return false;
+	return true;
+}
+
+static uint64_t *
+new_mask(CrmArena *a, int nwords)
+{
+	uint64_t   *m = crm_arena_alloc(a, sizeof(uint64_t) * nwords);
+
+	memset(m, 0, sizeof(uint64_t) * nwords);
+	return m;
+}
+
+#define SET_BIT(m, r) ((m)[(r) >> 6] |= (uint64_t) 1 << ((r) & 63))
+
+/* The slot holding key (or the empty slot where it goes). */
+static DmnEqSlot *
+eq_slot(const DmnColIndex *ci, const FeelValue *key, uint64_t h)
+{
+	size_t		s = h & (ci->eqcap - 1);
+
+	while (ci->eq[s].key != NULL &&
+		   (ci->eq[s].hash != h || !equals_const(key, ci->eq[s].key)))
+		s = (s + 1) & (ci->eqcap - 1);
+	return &ci->eq[s];
+}
+
+static void
+index_eq(CrmArena *a, DmnColIndex *ci, const FeelValue *key, int r, int nwords)
+{
+	uint64_t	h = 0;
+	DmnEqSlot  *s;
+
+	(void) key_hash(key, &h);
+	s = eq_slot(ci, key, h);
+	if (s->key == NULL)
+	{
+		s->key = key;
+		s->hash = h;
+		s->mask = new_mask(a, nwords);
+	}
+	SET_BIT(s->mask, r);
+}
+
+static void
+index_test(CrmArena *a, DmnColIndex *ci, const DmnCheck *ck, int r, int nwords)
+{
+	int			t;
+
+	for (t = 0; t < ci->ntests; t++)
+		if (same_check(ci->tests[t].ck, ck))
+			break;
+	if (t == ci->ntests)
+	{
+		ci->tests[t].ck = ck;
+		ci->tests[t].mask = new_mask(a, nwords);
+		ci->ntests++;
+	}
+	SET_BIT(ci->tests[t].mask, r);
+}
+
+/* One column: counts first (to size the arrays), then the rules' tests. */
+static void
+build_column(CrmArena *a, const DmnCDecision *d, DmnColIndex *ci, uint64_t *generic, int nwords)
+{
+	int			neq = 0,
+				ntest = 0;
+
+	for (int r = 0; r < d->nrules; r++)
+		for (int k = 0; k < d->rules[r].ncheck; k++)
+		{
+			const DmnCheck *ck = &d->rules[r].checks[k];
+
+			if (ck->col == ci->col)
+				neq += ck->kind == CK_EQ || ck->kind == CK_IN ? ck->nvals : 0,
+					ntest += ck->kind != CK_EQ && ck->kind != CK_IN;
+		}
+	ci->always = new_mask(a, nwords);
+	for (ci->eqcap = neq ? 8 : 0; ci->eqcap && ci->eqcap < neq * 2; ci->eqcap *= 2);
+	ci->eq = crm_arena_alloc(a, sizeof(DmnEqSlot) * (ci->eqcap + 1));
+	memset(ci->eq, 0, sizeof(DmnEqSlot) * (ci->eqcap + 1));
+	ci->tests = crm_arena_alloc(a, sizeof(DmnColTest) * (ntest + 1));
+	ci->ntests = 0;
+	for (int r = 0; r < d->nrules; r++)
+	{
+		const DmnCheck *ck = NULL;
+
+		for (int k = 0; k < d->rules[r].ncheck && ck == NULL; k++)
+			if (d->rules[r].checks[k].col == ci->col)
+				ck = &d->rules[r].checks[k];
+		if (ck == NULL || ck->kind == CK_GENERIC)
+		{
+			SET_BIT(ci->always, r);
+			if (ck != NULL)
+				SET_BIT(generic, r);
+		}
+		else if (ck->kind == CK_EQ || ck->kind == CK_IN)
+			for (int i = 0; i < ck->nvals; i++)
+				index_eq(a, ci, &ck->vals[i], r, nwords);
+		else
+			index_test(a, ci, ck, r, nwords);
+	}
+}
+
+DmnRuleIndex *
+dmn_build_index(CrmArena *a, const DmnCDecision *d)
+{
+	DmnRuleIndex *ix = crm_arena_alloc(a, sizeof(DmnRuleIndex));
+	int			ncols = 0;
+
+	ix->nwords = d->nrules / 64 + 1;
+	ix->generic = new_mask(a, ix->nwords);
+	ix->cols = crm_arena_alloc(a, sizeof(DmnColIndex) * (d->ninputs + 1));
+	for (int c = 0; c < d->ninputs; c++)
+	{
+		bool		tested = false;
+
+		for (int r = 0; r < d->nrules && !tested; r++)
+			for (int k = 0; k < d->rules[r].ncheck; k++)
+				tested |= d->rules[r].checks[k].col == c;
+		if (!tested)
+			continue;			/* "-" in every rule */
+		ix->cols[ncols].col = c;
+		build_column(a, d, &ix->cols[ncols++], ix->generic, ix->nwords);
+	}
+	ix->ncols = ncols;
+	/* hash-only columns first (one lookup each), then by number of tests: the cheap ones narrow */
+	for (int i = 1; i < ncols; i++)
+	{
+		DmnColIndex x = ix->cols[i];
+		int			j = i;
+
+		for (; j > 0 && ix->cols[j - 1].ntests > x.ntests; j--)
+			ix->cols[j] = ix->cols[j - 1];
+		ix->cols[j] = x;
+	}
+	return ix;
+}
+
+static bool
+intersects(const uint64_t *a, const uint64_t *b, int nw)
+{
+	for (int w = 0; w < nw; w++)
+		if (a[w] & b[w])
+			return true;
+	return false;
+}
+
+/*
+ * The rules passing column ci for value v, into m; tests none of whose rules
+ * are still candidates are not evaluated.
+ */
+static inline void
+column_mask(FeelEnv *env, const DmnColIndex *ci, const FeelValue *v, const uint64_t *cand,
+			uint64_t *m, int nw)
+{
+	uint64_t	h;
+
+	memcpy(m, ci->always, sizeof(uint64_t) * nw);
+	if (ci->eqcap > 0 && key_hash(v, &h))
+	{
+		const DmnEqSlot *s = eq_slot(ci, v, h);
+
+		if (s->key != NULL)
+			for (int w = 0; w < nw; w++)
+				m[w] |= s->mask[w];
+	}
+	for (int t = 0; t < ci->ntests; t++)
+		if (intersects(ci->tests[t].mask, cand, nw) && check(env, ci->tests[t].ck, v))
+			for (int w = 0; w < nw; w++)
+				m[w] |= ci->tests[t].mask[w];
+}
+
+int
+dmn_index_match(FeelEnv *env, const DmnProgram *p, const DmnCDecision *d, bool first)
+{
+	const DmnRuleIndex *ix = d->index;
+	int			nw = ix->nwords;
+	uint64_t   *cand = p->cand;
+	int			nhits = 0;
+	bool		verify = false;
+
+	for (int w = 0; w < nw; w++)
+		cand[w] = w < nw - 1 ? ~(uint64_t) 0 : (((uint64_t) 1 << (d->nrules & 63)) - 1);
+	for (int c = 0; c < ix->ncols; c++)
+	{
+		uint64_t	any = 0;
+
+		/* FIRST: past the hash lookups, test the candidates rule by rule and stop at the first */
+		if (first && ix->cols[c].ntests > 0)
+		{
+			verify = true;
+			break;
+		}
+		column_mask(env, &ix->cols[c], &p->inbuf[ix->cols[c].col], cand, p->colmask, nw);
+		for (int w = 0; w < nw; w++)
+			any |= (cand[w] &= p->colmask[w]);
+		if (any == 0)
+			return 0;
+	}
+	for (int w = 0; w < nw; w++)
+	{
+		uint64_t	bits = cand[w];
+
+		while (bits != 0)
+		{
+			int			r = w * 64 + __builtin_ctzll(bits);
+
+			bits &= bits - 1;
+			if ((verify || (ix->generic[w] >> (r & 63) & 1)) &&
+				!dmn_rule_matches(env, &d->rules[r], p->inbuf, p->memo))
+				continue;
+			p->hits[nhits++] = r;
+			if (first)
+				return nhits;
+		}
+	}
+	return nhits;
+}

@@ -332,6 +332,7 @@ compile_table(Compiler *c, DmnCDecision *d, const DmnDecisionTable *t)
 	if (!compile_clauses(c, d, t) || !compile_rules(c, d, t))
 		return false;
 	dmn_share_checks(d->rules, d->nrules, &d->nmemo);
+	d->index = dmn_build_index(&c->p->arena, d);
 	if (c->p->max_memo < d->nmemo)
 		c->p->max_memo = d->nmemo;
 	return true;
@@ -432,6 +433,8 @@ dmn_compile(const DmnModel *model, CrmError *err)
 	p->hits = crm_arena_alloc(&p->arena, sizeof(int) * (p->max_rules + 1));
 	p->outs = crm_arena_alloc(&p->arena, sizeof(FeelValue) * (p->max_rules + 1));
 	p->memo = crm_arena_alloc(&p->arena, p->max_memo + 1);
+	p->cand = crm_arena_alloc(&p->arena, sizeof(uint64_t) * (p->max_rules / 64 + 1));
+	p->colmask = crm_arena_alloc(&p->arena, sizeof(uint64_t) * (p->max_rules / 64 + 1));
 	return p;
 fail:
 	dmn_program_free(p);

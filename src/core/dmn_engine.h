@@ -38,15 +38,32 @@ extern FeelValue *feel_null(void);
 extern FeelValue *feel_boolean(bool b);
 /* A number from decimal text ("12.5", "-3e2"); NULL with err on bad text. */
 extern FeelValue *feel_number_from_text(const char *text, CrmError *err);
+extern FeelValue *feel_number_from_int(int64_t i);
 extern FeelValue *feel_string(const char *s, size_t len);
 extern FeelValue *feel_list_new(void);
 extern void feel_list_append(FeelValue *list, FeelValue *item);
 extern FeelValue *feel_context_new(void);
 extern void feel_context_put(FeelValue *ctx, const char *key, size_t keylen, FeelValue *value);
 
+/*
+ * Input contexts for one evaluation without copies: a fixed capacity, keys
+ * and strings borrowed from the caller (they must outlive the evaluation),
+ * keys distinct.  The put functions return false when the context is full.
+ * Free only with feel_borrowed_free (which frees the context, not what it
+ * borrows nor the contents of values moved in with feel_borrowed_put).
+ */
+extern FeelValue *feel_borrowed_context(int cap);
+/* Moves a value from the constructors above into the context (the box is freed). */
+extern bool feel_borrowed_put(FeelValue *ctx, const char *key, size_t keylen, FeelValue *value);
+extern bool feel_borrowed_put_string(FeelValue *ctx, const char *key, size_t keylen, const char *s, size_t len);
+extern bool feel_borrowed_put_boolean(FeelValue *ctx, const char *key, size_t keylen, bool b);
+extern void feel_borrowed_free(FeelValue *ctx);
+
 extern bool feel_get_boolean(const FeelValue *v);
 /* Canonical decimal text of a number (no exponent, no trailing zeros); caller frees with crm_free. */
 extern char *feel_number_to_text(const FeelValue *v);
+/* A number with an integer value that fits int64 (the fast path of conversions). */
+extern bool feel_number_to_int64(const FeelValue *v, int64_t *out);
 extern const char *feel_get_string(const FeelValue *v, size_t *len);
 /* ISO-8601 text of a date, time, date and time, or duration; caller frees with crm_free. */
 extern char *feel_temporal_to_text(const FeelValue *v);

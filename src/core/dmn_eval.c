@@ -69,7 +69,11 @@ rule_value(DmnProgram *p, FeelEnv *env, const DmnCDecision *d, FeelNode *const *
 	FeelValue	v;
 
 	if (d->noutputs == 1)
+	{
+		if (exprs[0] != NULL && exprs[0]->kind == FN_CONST)
+			return exprs[0]->val;
 		return exprs[0] ? feel_eval(env, exprs[0]) : feel_v_null();
+	}
 	feel_a_ctx_init(&v, &p->eval_arena, d->noutputs);
 	for (int o = 0; o < d->noutputs; o++)
 	{
@@ -103,20 +107,13 @@ match_rules(DmnProgram *p, FeelEnv *env, const DmnCDecision *d)
 
 	for (int i = 0; i < d->ninputs; i++)
 	{
-		FeelValue	v = feel_eval(env, d->inputs[i].expr);
+		const FeelNode *e = d->inputs[i].expr;
+		FeelValue	v = e->kind == FN_VAR ? env->slots[e->slot] : feel_eval(env, e);
 
 		dmn_coerce(p, &d->inputs[i].type, &v, &p->inbuf[i], false, NULL, NULL);
 	}
 	memset(p->memo, -1, d->nmemo);
-	for (int r = 0; r < d->nrules; r++)
-	{
-		if (dmn_rule_matches(env, &d->rules[r], p->inbuf, p->memo))
-		{
-			p->hits[nhits++] = r;
-			if (d->hit_policy == DMN_HIT_FIRST)
-				break;
-		}
-	}
+	nhits = dmn_index_match(env, p, d, d->hit_policy == DMN_HIT_FIRST);
 	return nhits;
 }
 
@@ -209,11 +206,43 @@ aggregate(DmnProgram *p, const DmnCDecision *d, const FeelValue *vals, int n)
 	return acc;
 }
 
+/*
+ * COLLECT SUM of integer literals (the usual points table): summed in 64
+ * bits, the same value the decimal additions give.  False when any matched
+ * output is something else.
+ */
+static bool
+sum_int_literals(const DmnProgram *p, const DmnCDecision *d, int nhits, FeelValue *out)
+{
+	int64_t		sum = 0;
+
+	if (nhits > 127)			/* 127 * 2^56 stays below 2^63 */
+		return false;
+	for (int i = 0; i < nhits; i++)
+	{
+		const FeelNode *e = d->rules[p->hits[i]].outputs[0];
+		const FeelDec *n;
+
+		if (e == NULL || e->kind != FN_CONST || e->val.kind != FEEL_NUMBER)
+			return false;
+		n = &e->val.u.num;
+		if (n->exp != 0 || n->coef >= ((feel_u128) 1 << 56) || (n->coef == 0 && n->neg))
+			return false;
+		sum += n->neg ? -(int64_t) n->coef : (int64_t) n->coef;
+	}
+	*out = feel_v_num(feel_dec_from_int(sum));
+	return true;
+}
+
 static bool
 combine(DmnProgram *p, FeelEnv *env, const DmnCDecision *d, int nhits, FeelValue *out, CrmError *err)
 {
 	FeelValue  *vals = p->outs;
 	int			best = 0;
+
+	if (d->hit_policy == DMN_HIT_COLLECT && d->aggregation == DMN_AGG_SUM && d->noutputs == 1 &&
+		sum_int_literals(p, d, nhits, out))
+		return true;
 
 	for (int i = 0; i < nhits; i++)
 		vals[i] = rule_value(p, env, d, d->rules[p->hits[i]].outputs);

@@ -59,6 +59,43 @@ typedef struct DmnCRule
 	FeelNode  **outputs;		/* noutputs */
 } DmnCRule;
 
+/*
+ * Rules indexed by input column (see dmn_checks.c): for each column with a
+ * test, the bitset of rules passing it is built from the "-" rules, a hash of
+ * the equality constants and the column's distinct other tests; the rules
+ * matching are the AND over the columns.
+ */
+typedef struct DmnEqSlot
+{
+	const FeelValue *key;		/* NULL: empty slot */
+	uint64_t	hash;
+	uint64_t   *mask;			/* rules testing equality with key */
+} DmnEqSlot;
+
+typedef struct DmnColTest
+{
+	const DmnCheck *ck;
+	uint64_t   *mask;			/* rules with this very test */
+} DmnColTest;
+
+typedef struct DmnColIndex
+{
+	int			col;
+	uint64_t   *always;			/* rules passing whatever the value ("-", generic tests) */
+	int			eqcap;			/* hash slots (power of two), 0 without equality tests */
+	DmnEqSlot  *eq;
+	int			ntests;
+	DmnColTest *tests;
+} DmnColIndex;
+
+typedef struct DmnRuleIndex
+{
+	int			nwords;
+	int			ncols;
+	DmnColIndex *cols;
+	uint64_t   *generic;		/* rules with a generic test, matched in full at the end */
+} DmnRuleIndex;
+
 typedef struct DmnCDecision
 {
 	const char *name;
@@ -76,6 +113,7 @@ typedef struct DmnCDecision
 	int			nrules;
 	DmnCRule   *rules;
 	int			nmemo;			/* distinct memoised tests */
+	DmnRuleIndex *index;		/* decision tables */
 	int			ndeps;			/* decisions evaluated first, in order */
 	int		   *deps;
 	int			ndirect;		/* direct dependencies (declared or referenced) */
@@ -116,6 +154,8 @@ struct DmnProgram
 	int			max_memo;
 	int			max_inputs;
 	int			max_rules;
+	uint64_t   *cand;			/* candidate rules (bitset of max_rules) */
+	uint64_t   *colmask;		/* rules passing one column */
 	CrmArena	eval_arena;		/* temporaries of one evaluation */
 };
 
@@ -130,6 +170,9 @@ extern DmnItemDef *dmn_copy_items(CrmArena *a, const DmnItemDef *src, int n);
 extern void dmn_build_checks(CrmArena *a, DmnCRule *rule, int ninputs);
 extern void dmn_share_checks(DmnCRule *rules, int nrules, int *nmemo);
 extern bool dmn_rule_matches(FeelEnv *env, const DmnCRule *rule, const FeelValue *inputs, int8_t *memo);
+extern DmnRuleIndex *dmn_build_index(CrmArena *a, const DmnCDecision *d);
+/* Matching rules' indexes into hits, in rule order (only the first when first); their count. */
+extern int	dmn_index_match(FeelEnv *env, const DmnProgram *p, const DmnCDecision *d, bool first);
 
 /* dmn_order.c */
 extern bool dmn_order_decisions(DmnProgram *p, const DmnModel *m, CrmError *err);

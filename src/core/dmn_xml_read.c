@@ -150,7 +150,9 @@ type_ref(Reader *r, xmlNodePtr n, char *t)
 	prefix[plen] = '\0';
 	if (xmlSearchNs(n->doc, n, (const xmlChar *) prefix) == NULL)
 		return t;
-	return colon + 1;
+	/* the local part without the blanks a QName cannot hold (the writer's text is trimmed on reading) */
+	for (colon++; *colon == ' ' || *colon == '\t' || *colon == '\n' || *colon == '\r'; colon++);
+	return *colon ? colon : t;
 }
 
 /* Trimmed text content of an element. */

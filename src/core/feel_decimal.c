@@ -476,6 +476,15 @@ dec_add_signed(const FeelDec *a, bool bneg, const FeelDec *b, FeelDec *out)
 bool
 feel_dec_add(const FeelDec *a, const FeelDec *b, FeelDec *out)
 {
+	/* the common case (points, counts): same sign and exponent, 64-bit coefficients */
+	if (a->exp == b->exp && a->neg == b->neg && (a->coef >> 64) == 0 && (b->coef >> 64) == 0 &&
+		a->coef != 0 && b->coef != 0)
+	{
+		out->coef = a->coef + b->coef;
+		out->exp = a->exp;
+		out->neg = a->neg;
+		return true;
+	}
 	return dec_add_signed(a, b->neg, b, out);
 }
 

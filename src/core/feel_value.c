@@ -257,6 +257,12 @@ feel_number_from_text(const char *text, CrmError *err)
 }
 
 FeelValue *
+feel_number_from_int(int64_t i)
+{
+	return box(feel_v_int(i));
+}
+
+FeelValue *
 feel_string(const char *s, size_t len)
 {
 	return box(feel_v_str(crm_strndup(s, len), len));
@@ -342,6 +348,12 @@ feel_number_to_text(const FeelValue *v)
 	return b.data;
 }
 
+bool
+feel_number_to_int64(const FeelValue *v, int64_t *out)
+{
+	return v != NULL && v->kind == FEEL_NUMBER && feel_dec_to_int64(&v->u.num, out);
+}
+
 const char *
 feel_get_string(const FeelValue *v, size_t *len)
 {
@@ -395,4 +407,75 @@ feel_context_entry(const FeelValue *v, int i, const char **key)
 	if (key)
 		*key = v->u.ctx.keys[i].s;
 	return &v->u.ctx.vals[i];
+}
+
+/* ---- borrowed input contexts ---- */
+
+FeelValue *
+feel_borrowed_context(int cap)
+{
+	size_t		head = (sizeof(FeelValue) + sizeof(FeelStr) * cap + 15) & ~(size_t) 15;
+	char	   *mem = crm_alloc(head + sizeof(FeelValue) * (cap > 0 ? cap : 1));
+	FeelValue  *v = (FeelValue *) mem;
+
+	*v = feel_v_null();
+	v->kind = FEEL_CONTEXT;
+	v->u.ctx.cap = cap;
+	v->u.ctx.n = 0;
+	v->u.ctx.keys = (FeelStr *) (mem + sizeof(FeelValue));
+	v->u.ctx.vals = (FeelValue *) (mem + head);
+	return v;
+}
+
+static FeelValue *
+borrowed_slot(FeelValue *ctx, const char *key, size_t keylen)
+{
+	int			n = ctx->u.ctx.n;
+
+	if (n >= ctx->u.ctx.cap)
+		return NULL;
+	ctx->u.ctx.keys[n].s = key;
+	ctx->u.ctx.keys[n].len = keylen;
+	ctx->u.ctx.n++;
+	return &ctx->u.ctx.vals[n];
+}
+
+bool
+feel_borrowed_put(FeelValue *ctx, const char *key, size_t keylen, FeelValue *value)
+{
+	FeelValue  *slot = borrowed_slot(ctx, key, keylen);
+
+	if (slot == NULL)
+		return false;
+	*slot = *value;
+	crm_free(value);
+	return true;
+}
+
+bool
+feel_borrowed_put_string(FeelValue *ctx, const char *key, size_t keylen, const char *s, size_t len)
+{
+	FeelValue  *slot = borrowed_slot(ctx, key, keylen);
+
+	if (slot == NULL)
+		return false;
+	*slot = feel_v_str(s, len);
+	return true;
+}
+
+bool
+feel_borrowed_put_boolean(FeelValue *ctx, const char *key, size_t keylen, bool b)
+{
+	FeelValue  *slot = borrowed_slot(ctx, key, keylen);
+
+	if (slot == NULL)
+		return false;
+	*slot = feel_v_bool(b);
+	return true;
+}
+
+void
+feel_borrowed_free(FeelValue *ctx)
+{
+	crm_free(ctx);
 }

@@ -198,13 +198,14 @@ decide_target(FunctionCallInfo fcinfo, text *model, text *decision, int *index)
 /*
  * The inputs object as a FEEL context holding only the names the program
  * reads (looked up by binary search in the jsonb object); other keys, such as
- * the rest of a lead's attributes, cost nothing.
+ * the rest of a lead's attributes, cost nothing.  Keys and strings are
+ * borrowed from the program and the jsonb, both alive during the call.
  */
 static FeelValue *
 program_inputs(const DmnProgram *program, Jsonb *jb)
 {
-	FeelValue  *ctx = feel_context_new();
 	int			n = dmn_program_ninputs(program);
+	FeelValue  *ctx = feel_borrowed_context(n);
 
 	for (int i = 0; i < n; i++)
 	{
@@ -214,7 +215,7 @@ program_inputs(const DmnProgram *program, Jsonb *jb)
 		JsonbValue *v = getKeyJsonValueFromContainer(&jb->root, name, len, &buf);
 
 		if (v != NULL)
-			feel_context_put(ctx, name, len, dmn_jsonb_value_to_feel(v));
+			dmn_put_jsonb_value(ctx, name, len, v);
 	}
 	return ctx;
 }

@@ -30,6 +30,16 @@ scalar_to_feel(JsonbValue *v)
 		case jbvString:
 			return feel_string(v->val.string.val, v->val.string.len);
 		case jbvNumeric:
+			/* integers (scale 0) that fit int4 without text; the same FEEL number as parsing */
+			if (!numeric_is_nan(v->val.numeric) && !numeric_is_inf(v->val.numeric) &&
+				DatumGetInt32(DirectFunctionCall1(numeric_scale, NumericGetDatum(v->val.numeric))) == 0)
+			{
+				bool		overflow = false;
+				int32		i = numeric_int4_opt_error(v->val.numeric, &overflow);
+
+				if (!overflow)
+					return feel_number_from_int(i);
+			}
 			s = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
 			crm_error_clear(&err);
 			f = feel_number_from_text(s, &err);
@@ -96,6 +106,21 @@ dmn_jsonb_value_to_feel(JsonbValue *v)
 	return scalar_to_feel(v);
 }
 
+void
+dmn_put_jsonb_value(FeelValue *ctx, const char *key, size_t keylen, JsonbValue *v)
+{
+	bool		ok;
+
+	if (v->type == jbvString)
+		ok = feel_borrowed_put_string(ctx, key, keylen, v->val.string.val, v->val.string.len);
+	else if (v->type == jbvBool)
+		ok = feel_borrowed_put_boolean(ctx, key, keylen, v->val.boolean);
+	else
+		ok = feel_borrowed_put(ctx, key, keylen, scalar_to_feel(v));
+	if (!ok)
+		elog(ERROR, "input context full at \"%s\"", key);
+}
+
 /* An integer of at most 18 digits (the common case: points, counts) without numeric_in. */
 static bool
 small_integer(const char *s, int64 *out)
@@ -115,10 +140,13 @@ small_integer(const char *s, int64 *out)
 Datum
 dmn_feel_to_numeric(const FeelValue *v)
 {
-	char	   *s = feel_number_to_text(v);
+	char	   *s;
 	int64		i;
 	Datum		d;
 
+	if (feel_number_to_int64(v, &i))
+		return NumericGetDatum(int64_to_numeric(i));
+	s = feel_number_to_text(v);
 	if (small_integer(s, &i))
 		d = NumericGetDatum(int64_to_numeric(i));
 	else
@@ -217,6 +245,27 @@ push_feel(JsonbParseState **st, const FeelValue *v, JsonbIteratorToken tok, cons
 	}
 }
 
+/*
+ * A number as a scalar jsonb, laid out as convertToJsonb() lays out a raw
+ * scalar: a one-element array container flagged scalar, whose JEntry holds
+ * the end offset (first element), then the numeric, already 4-byte aligned.
+ */
+static Jsonb *
+numeric_scalar_jsonb(Numeric n)
+{
+	uint32		nlen = VARSIZE_ANY(n);
+	uint32		size = VARHDRSZ + sizeof(uint32) + sizeof(JEntry) + nlen;
+	char	   *jb = palloc(size);
+	uint32		header = 1 | JB_FARRAY | JB_FSCALAR;
+	JEntry		entry = JENTRY_ISNUMERIC | JENTRY_HAS_OFF | nlen;
+
+	SET_VARSIZE(jb, size);
+	memcpy(jb + VARHDRSZ, &header, sizeof(uint32));
+	memcpy(jb + VARHDRSZ + sizeof(uint32), &entry, sizeof(JEntry));
+	memcpy(jb + VARHDRSZ + sizeof(uint32) + sizeof(JEntry), n, nlen);
+	return (Jsonb *) jb;
+}
+
 Jsonb *
 dmn_feel_to_jsonb(const FeelValue *v, const char *what)
 {
@@ -226,6 +275,8 @@ dmn_feel_to_jsonb(const FeelValue *v, const char *what)
 
 	if (v == NULL)
 		v = feel_null();
+	if (feel_kind(v) == FEEL_NUMBER)
+		return numeric_scalar_jsonb(DatumGetNumeric(dmn_feel_to_numeric(v)));
 	if (feel_scalar(v, &jv, what))
 		return JsonbValueToJsonb(&jv);
 	res = push_feel(&st, v, WJB_ELEM, what);

@@ -66,6 +66,8 @@ extern FeelValue *dmn_jsonb_container_to_feel(JsonbContainer *c);
 extern Jsonb *dmn_feel_to_jsonb(const FeelValue *v, const char *what);
 /* One jsonb value (scalar or container) as a FEEL value. */
 extern FeelValue *dmn_jsonb_value_to_feel(JsonbValue *v);
+/* Puts a jsonb value into a borrowed context (strings point into the jsonb, which must outlive it). */
+extern void dmn_put_jsonb_value(FeelValue *ctx, const char *key, size_t keylen, JsonbValue *v);
 /* A FEEL number as a numeric datum. */
 extern Datum dmn_feel_to_numeric(const FeelValue *v);
 

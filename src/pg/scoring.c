@@ -317,6 +317,47 @@ constant_points(const char *cell, Datum *out)
 	return true;
 }
 
+static void
+push_key(JsonbParseState **st, const char *key)
+{
+	JsonbValue	k;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = (int) strlen(key);
+	pushJsonbValue(st, WJB_KEY, &k);
+}
+
+/* One reason: {"rule": n, "points": p, "reason": text}. */
+static void
+push_reason(JsonbParseState **st, Datum number, Datum points, const char *reason)
+{
+	JsonbValue	v;
+
+	pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
+	push_key(st, "rule");
+	v.type = jbvNumeric;
+	v.val.numeric = DatumGetNumeric(number);
+	pushJsonbValue(st, WJB_VALUE, &v);
+	push_key(st, "points");
+	v.val.numeric = DatumGetNumeric(points);
+	pushJsonbValue(st, WJB_VALUE, &v);
+	push_key(st, "reason");
+	v.type = jbvString;
+	v.val.string.val = (char *) reason;
+	v.val.string.len = (int) strlen(reason);
+	pushJsonbValue(st, WJB_VALUE, &v);
+}
+
+static Jsonb *
+reason_object(Datum number, Datum points, const char *reason)
+{
+	JsonbParseState *st = NULL;
+
+	push_reason(&st, number, points, reason);
+	return JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL));
+}
+
 static ScoringPlan *
 get_plan(DmnCacheEntry *e, int d)
 {
@@ -343,6 +384,12 @@ get_plan(DmnCacheEntry *e, int d)
 		if (plan->constant[r])
 			plan->points_order[r] = DatumGetFloat8(DirectFunctionCall1(numeric_float8, plan->points[r]));
 	}
+	plan->reason = palloc0(sizeof(Jsonb *) * (plan->nrules + 1));
+	for (int r = 0; r < plan->nrules; r++)
+		if (plan->constant[r])
+			plan->reason[r] = reason_object(plan->rule_number[r], plan->points[r],
+											dec->table.rules[r].annotation ? dec->table.rules[r].annotation :
+											psprintf("rule %d", r + 1));
 	MemoryContextSwitchTo(old);
 	e->extra = plan;
 	return plan;
@@ -357,6 +404,7 @@ typedef struct Reason
 	double		order;			/* points, for sorting */
 	Datum		points;			/* numeric */
 	const char *reason;
+	Jsonb	   *object;			/* the plan's ready object (constant rules), or NULL */
 } Reason;
 
 static int
@@ -412,15 +460,43 @@ grade_of(Datum score, const ScoringConfig *c)
 	return "D";
 }
 
-static void
-push_key(JsonbParseState **st, const char *key)
+/*
+ * The reasons array from the rules' ready objects, in the layout
+ * convertToJsonb() gives an array of containers: the header, one JEntry per
+ * element (an end offset every JB_OFFSET_STRIDE elements, else a length),
+ * then each element's container, padded to 4 bytes; the padding counts in
+ * the element's length.
+ */
+static Jsonb *
+reasons_concat(const Reason *r, int n)
 {
-	JsonbValue	k;
+	StringInfoData buf;
+	uint32		header = (uint32) n | JB_FARRAY;
+	int			jentries;
+	uint32		total = 0;
 
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = (int) strlen(key);
-	pushJsonbValue(st, WJB_KEY, &k);
+	initStringInfo(&buf);
+	appendStringInfoSpaces(&buf, VARHDRSZ);
+	appendBinaryStringInfo(&buf, (char *) &header, sizeof(uint32));
+	jentries = buf.len;
+	appendStringInfoSpaces(&buf, sizeof(JEntry) * n);
+	for (int i = 0; i < n; i++)
+	{
+		int			start = buf.len;
+		JEntry		meta;
+
+		while (buf.len % sizeof(int32) != 0)
+			appendStringInfoChar(&buf, '\0');
+		appendBinaryStringInfo(&buf, VARDATA(r[i].object), VARSIZE(r[i].object) - VARHDRSZ);
+		total += buf.len - start;
+		if (total > JENTRY_OFFLENMASK)
+			elog(ERROR, "score reasons exceed the jsonb size limit");
+		meta = JENTRY_ISCONTAINER |
+			((i % JB_OFFSET_STRIDE) == 0 ? (total | JENTRY_HAS_OFF) : (uint32) (buf.len - start));
+		memcpy(buf.data + jentries + sizeof(JEntry) * i, &meta, sizeof(JEntry));
+	}
+	SET_VARSIZE(buf.data, buf.len);
+	return (Jsonb *) buf.data;
 }
 
 /* The reasons, largest points first (ties in rule order), at most max of them. */
@@ -429,6 +505,7 @@ reasons_jsonb(Reason *r, int n, int max)
 {
 	JsonbParseState *st = NULL;
 	JsonbValue *res;
+	bool		all_ready = true;
 
 	/* a handful of matched rules: insertion sort, stable */
 	for (int i = 1; i < n; i++)
@@ -442,24 +519,14 @@ reasons_jsonb(Reason *r, int n, int max)
 	}
 	if (n > max)
 		n = max;
+	for (int i = 0; i < n && all_ready; i++)
+		all_ready = r[i].object != NULL;
+	if (all_ready)
+		return reasons_concat(r, n);
 	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
 	for (int i = 0; i < n; i++)
 	{
-		JsonbValue	v;
-
-		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-		push_key(&st, "rule");
-		v.type = jbvNumeric;
-		v.val.numeric = DatumGetNumeric(r[i].number);
-		pushJsonbValue(&st, WJB_VALUE, &v);
-		push_key(&st, "points");
-		v.val.numeric = DatumGetNumeric(r[i].points);
-		pushJsonbValue(&st, WJB_VALUE, &v);
-		push_key(&st, "reason");
-		v.type = jbvString;
-		v.val.string.val = (char *) r[i].reason;
-		v.val.string.len = (int) strlen(r[i].reason);
-		pushJsonbValue(&st, WJB_VALUE, &v);
+		push_reason(&st, r[i].number, r[i].points, r[i].reason);
 		pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	}
 	res = pushJsonbValue(&st, WJB_END_ARRAY, NULL);
@@ -529,6 +596,7 @@ scoring_evaluate(DmnCacheEntry *e, const ScoringPlan *plan, const ScoringConfig 
 		r[i].number = plan->rule_number[matched[i]];
 		rule_points(e, plan, matched[i], inputs, &r[i]);
 		r[i].reason = note ? note : psprintf("rule %d", matched[i] + 1);
+		r[i].object = plan->constant[matched[i]] ? plan->reason[matched[i]] : NULL;
 	}
 	*reasons = reasons_jsonb(r, nmatched, c->max_reasons);
 }

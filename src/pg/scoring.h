@@ -95,6 +95,7 @@ typedef struct ScoringPlan
 	Datum	   *points;
 	double	   *points_order;
 	Datum	   *rule_number;	/* 1-based rule numbers as numeric, for the reasons */
+	Jsonb	  **reason;			/* constant rules: their reason object, ready to copy */
 	bool		needs_behaviour;	/* does the program read any crm.lead_event aggregate? */
 } ScoringPlan;
 

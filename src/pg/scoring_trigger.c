@@ -86,17 +86,54 @@ lead_input(const InputSource *src, HeapTuple tuple, TupleDesc desc, const LeadAt
 	return feel_null();
 }
 
+/*
+ * One input into the borrowed context: text columns and attribute values
+ * without copies (the row and its attributes outlive the evaluation).
+ */
+static void
+put_lead_input(FeelValue *ctx, const InputSource *src, HeapTuple tuple, TupleDesc desc,
+			   const LeadAttnums *a, Jsonb *attrs, const Behaviour *b)
+{
+	size_t		keylen = strlen(src->name);
+	bool		isnull = true;
+	Datum		d;
+	JsonbValue	buf;
+	JsonbValue *v;
+	text	   *t;
+
+	if (src->kind == SRC_TEXT && a->text_cols[src->index] > 0)
+	{
+		d = heap_getattr(tuple, a->text_cols[src->index], desc, &isnull);
+		if (!isnull)
+		{
+			t = DatumGetTextPP(d);
+			(void) feel_borrowed_put_string(ctx, src->name, keylen, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+			return;
+		}
+	}
+	else if (src->kind == SRC_ATTRIBUTE_KEY && attrs != NULL && JB_ROOT_IS_OBJECT(attrs))
+	{
+		v = getKeyJsonValueFromContainer(&attrs->root, src->name, keylen, &buf);
+		if (v != NULL)
+		{
+			dmn_put_jsonb_value(ctx, src->name, keylen, v);
+			return;
+		}
+	}
+	(void) feel_borrowed_put(ctx, src->name, keylen, lead_input(src, tuple, desc, a, attrs, b));
+}
+
 /* The inputs of the scoring decision for one lead: only the names the program reads. */
 static FeelValue *
 lead_inputs(const ScoringPlan *plan, HeapTuple tuple, TupleDesc desc, const LeadAttnums *a, const Behaviour *b)
 {
-	FeelValue  *ctx = feel_context_new();
+	FeelValue  *ctx = feel_borrowed_context(plan->ninputs);
 	bool		isnull;
 	Datum		d = heap_getattr(tuple, a->attributes, desc, &isnull);
 	Jsonb	   *attrs = isnull ? NULL : DatumGetJsonbP(d);
 
 	for (int i = 0; i < plan->ninputs; i++)
-		feel_context_put(ctx, plan->inputs[i].name, strlen(plan->inputs[i].name), lead_input(&plan->inputs[i], tuple, desc, a, attrs, b));
+		put_lead_input(ctx, &plan->inputs[i], tuple, desc, a, attrs, b);
 	return ctx;
 }
 
