@@ -233,6 +233,30 @@ ring_area2(const CrmGeoRing *r)
 	return a;
 }
 
+/*
+ * A ring encloses no area when twice its area is negligible against its
+ * bounding box.  An exact "== 0" is not stable: the rounding of the shoelace
+ * sum depends on the starting vertex and direction, so a sliver could pass as
+ * read and fail once written back in canonical order.
+ */
+static bool
+area_negligible(const CrmGeoRing *r)
+{
+	double		xmin = r->pts[0].x,
+				xmax = r->pts[0].x,
+				ymin = r->pts[0].y,
+				ymax = r->pts[0].y;
+
+	for (int32_t i = 1; i < r->npts; i++)
+	{
+		xmin = fmin(xmin, r->pts[i].x);
+		xmax = fmax(xmax, r->pts[i].x);
+		ymin = fmin(ymin, r->pts[i].y);
+		ymax = fmax(ymax, r->pts[i].y);
+	}
+	return fabs(ring_area2(r)) <= 1e-12 * (xmax - xmin) * (ymax - ymin);
+}
+
 /* All vertices on one line, tested against the line through the lexicographically extreme vertices (order-independent). */
 static bool
 all_collinear(const CrmGeoRing *r)
@@ -472,7 +496,7 @@ crm_geo_validate_polygon(CrmGeoBuilder *b, int32_t pi, CrmError *err)
 		}
 		if (!check_self_crossing(&c, ring, err))
 			return false;
-		if (ring_area2(ring) == 0.0)
+		if (area_negligible(ring))
 		{
 			/* only zero-width spikes: nothing inside */
 			s = degenerate(&c, (b->flags & CRM_GEO_REPAIR) != 0, "the ring encloses no area", err);
