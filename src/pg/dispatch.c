@@ -163,15 +163,6 @@ locate(const DispatchLead *lead, Territory **out)
 	return k;
 }
 
-static bool
-decide_available(void)
-{
-	Oid			args[3] = {TEXTOID, TEXTOID, JSONBOID};
-	List	   *name = list_make2(makeString("crm"), makeString("decide"));
-
-	return OidIsValid(LookupFuncName(name, 3, args, true));
-}
-
 /* weight of one candidate through crm.decide(model, 'weight', inputs) */
 static double
 decide_weight(const char *model, const CachedRep *rep, int32 open_leads)
@@ -301,7 +292,7 @@ load_candidates(const DispatchLead *lead, const Territory *t, DispatchPolicy pol
 	if (n > 0)
 		read_loads(t->territory_id, c, n);
 	/* the decision model is asked only for candidates that passed the other filters */
-	use_decide = policy == DISPATCH_WEIGHTED && t->weight_model != NULL && n > 0 && decide_available();
+	use_decide = policy == DISPATCH_WEIGHTED && t->weight_model != NULL && n > 0;
 	for (int i = 0; use_decide && i < n; i++)
 		if (c[i].qualified && c[i].in_hours && c[i].open_leads < c[i].capacity)
 			c[i].weight = decide_weight(t->weight_model, &m->reps[c[i].slot], c[i].open_leads);

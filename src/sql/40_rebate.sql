@@ -186,7 +186,7 @@ COMMENT ON COLUMN crm.rebate_program.cumulative IS 'When true the basis accumula
 COMMENT ON COLUMN crm.rebate_program.eligible_levels IS 'Dealer levels taking part; null = all.';
 COMMENT ON COLUMN crm.rebate_program.eligible_regions IS 'Dealer regions taking part; null = all.';
 COMMENT ON COLUMN crm.rebate_program.eligible_categories IS 'Product categories counted in the basis; null = all.';
-COMMENT ON COLUMN crm.rebate_program.eligibility_model IS 'Decision model deciding eligibility per dealer through crm.decide(model, decision, inputs) when that function is installed.';
+COMMENT ON COLUMN crm.rebate_program.eligibility_model IS 'Decision model deciding eligibility per dealer through crm.decide(model, decision, inputs).';
 COMMENT ON COLUMN crm.rebate_program.reference_offset IS 'Growth basis: the reference period is the run''s period shifted back by this interval (default the same period last year).';
 SELECT crm.setup_tenant_table('crm.rebate_program');
 

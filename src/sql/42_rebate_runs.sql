@@ -3,42 +3,26 @@
 -- per dealer, lines inserted in bulk), the approval functions, BI views and privileges.
 -- ---------------------------------------------------------------------------------------------
 
--- Eligibility by decision: crm.decide(model, decision, inputs jsonb) comes with the decision
--- engine, which may be installed or not; it is looked up at run time (to_regprocedure), never
--- referenced statically. A dealer is eligible when the decision returns true or {"eligible": true}.
+-- Eligibility by decision: a dealer is eligible when crm.decide(model, decision, dealer inputs)
+-- returns true or {"eligible": true}. An unknown model or decision raises crm.decide's own error.
 CREATE FUNCTION crm.rebate_eligible_by_decision(p_tenant bigint, p_program crm.rebate_program)
     RETURNS bigint[]
-    LANGUAGE plpgsql VOLATILE   -- calls whatever crm.decide is
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    fn regprocedure := pg_catalog.to_regprocedure('crm.decide(text,text,jsonb)');
-    ids bigint[];
-BEGIN
-    IF fn IS NULL THEN
-        RAISE EXCEPTION 'rebate program "%" decides eligibility with decision "%" of model "%", but crm.decide(text, text, jsonb) is not installed',
-                        p_program.code, p_program.eligibility_decision, p_program.eligibility_model
-            USING ERRCODE = '42883',
-                  HINT = 'Install the decision engine, or set eligible_levels / eligible_regions and clear eligibility_model.';
-    END IF;
-    EXECUTE pg_catalog.format(
-        'SELECT pg_catalog.array_agg(d.dealer_id) FROM crm.dealer d
-          WHERE d.tenant_id OPERATOR(pg_catalog.=) $1 AND d.status OPERATOR(pg_catalog.=) ''active''
-            AND ($2 IS NULL OR d.level OPERATOR(pg_catalog.=) ANY ($2))
-            AND ($3 IS NULL OR d.region OPERATOR(pg_catalog.=) ANY ($3))
-            AND (SELECT v OPERATOR(pg_catalog.=) ''true''::jsonb
-                        OR (v OPERATOR(pg_catalog.->) ''eligible'') OPERATOR(pg_catalog.=) ''true''::jsonb
-                   FROM (SELECT %s($4, $5, d.attributes OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
-                            ''dealer_id'', d.dealer_id, ''code'', d.code, ''level'', d.level,
-                            ''region'', d.region, ''city'', d.city))::jsonb AS v) s)',
-        fn::oid::regproc)
-      INTO ids
-      USING p_tenant, p_program.eligible_levels, p_program.eligible_regions,
-            p_program.eligibility_model, p_program.eligibility_decision;
-    RETURN COALESCE(ids, '{}');
-END
-$$;
-COMMENT ON FUNCTION crm.rebate_eligible_by_decision(bigint, crm.rebate_program) IS 'Active dealers of the program''s levels/regions for which crm.decide(model, decision, dealer inputs) returns true or {"eligible": true}; 42883 when the decision engine is not installed.';
+    LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT COALESCE(pg_catalog.array_agg(d.dealer_id), '{}')
+      FROM crm.dealer d
+     WHERE d.tenant_id OPERATOR(pg_catalog.=) p_tenant
+       AND d.status OPERATOR(pg_catalog.=) 'active'
+       AND (p_program.eligible_levels IS NULL OR d.level OPERATOR(pg_catalog.=) ANY (p_program.eligible_levels))
+       AND (p_program.eligible_regions IS NULL OR d.region OPERATOR(pg_catalog.=) ANY (p_program.eligible_regions))
+       AND (SELECT v OPERATOR(pg_catalog.=) 'true'::jsonb
+                   OR (v OPERATOR(pg_catalog.->) 'eligible') OPERATOR(pg_catalog.=) 'true'::jsonb
+              FROM (SELECT crm.decide(p_program.eligibility_model, p_program.eligibility_decision,
+                                      d.attributes OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
+                                          'dealer_id', d.dealer_id, 'code', d.code, 'level', d.level,
+                                          'region', d.region, 'city', d.city)) AS v) s);
+END;
+COMMENT ON FUNCTION crm.rebate_eligible_by_decision(bigint, crm.rebate_program) IS 'Active dealers of the program''s levels/regions for which crm.decide(model, decision, dealer inputs) returns true or {"eligible": true}.';
 
 -- Checks a program and period before a run; returns the program.
 CREATE FUNCTION crm.rebate_check_period(p_tenant bigint, p_program bigint, p_start date, p_end date)
