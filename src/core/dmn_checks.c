@@ -362,12 +362,98 @@ index_test(CrmArena *a, DmnColIndex *ci, const DmnCheck *ck, int r, int nwords)
 	SET_BIT(ci->tests[t].mask, r);
 }
 
+/* ---- threshold ladders ---- */
+
+typedef struct LadderEntry
+{
+	const FeelDec *bound;
+	bool		incl;
+	int			rule;
+} LadderEntry;
+
+static bool
+number_bound(const DmnCheck *ck, bool *lower)
+{
+	if (ck->kind != CK_CMP || ck->vals[0].kind != FEEL_NUMBER)
+		return false;
+	*lower = ck->op == FEEL_CMP_GT || ck->op == FEEL_CMP_GE;
+	return *lower || ck->op == FEEL_CMP_LT || ck->op == FEEL_CMP_LE;
+}
+
+/* Ladder order: the entries any number passes come first (see DmnLadder). */
+static bool
+ladder_before(const LadderEntry *a, const LadderEntry *b, bool lower)
+{
+	int			c = feel_dec_cmp(a->bound, b->bound);
+
+	if (c != 0)
+		return lower ? c < 0 : c > 0;
+	return a->incl && !b->incl;
+}
+
+static void
+build_ladder(CrmArena *a, DmnLadder *l, LadderEntry *e, int n, bool lower, int nwords)
+{
+	/* insertion sort, stable: tables have tens of thresholds, compiled once */
+	for (int i = 1; i < n; i++)
+	{
+		LadderEntry x = e[i];
+		int			j = i;
+
+		for (; j > 0 && ladder_before(&x, &e[j - 1], lower); j--)
+			e[j] = e[j - 1];
+		e[j] = x;
+	}
+	l->n = n;
+	l->bound = crm_arena_alloc(a, sizeof(FeelDec *) * (n + 1));
+	l->incl = crm_arena_alloc(a, n + 1);
+	l->prefix = new_mask(a, nwords * (n + 1));
+	for (int i = 0; i < n; i++)
+	{
+		uint64_t   *prev = l->prefix + (size_t) i * nwords;
+		uint64_t   *next = prev + nwords;
+
+		l->bound[i] = e[i].bound;
+		l->incl[i] = e[i].incl;
+		memcpy(next, prev, sizeof(uint64_t) * nwords);
+		SET_BIT(next, e[i].rule);
+	}
+}
+
+/* The rules of the ladder's entries that number v passes. */
+static inline const uint64_t *
+ladder_pass(const DmnLadder *l, const FeelDec *v, bool lower, int nwords)
+{
+	int			lo = 0,
+				hi = l->n;
+
+	/* the first entry v fails */
+	while (lo < hi)
+	{
+		int			mid = (lo + hi) / 2;
+		int			c = feel_dec_cmp(l->bound[mid], v);
+		bool		pass = lower ? (c < 0 || (c == 0 && l->incl[mid])) :
+			(c > 0 || (c == 0 && l->incl[mid]));
+
+		if (pass)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return l->prefix + (size_t) lo * nwords;
+}
+
 /* One column: counts first (to size the arrays), then the rules' tests. */
 static void
 build_column(CrmArena *a, const DmnCDecision *d, DmnColIndex *ci, uint64_t *generic, int nwords)
 {
 	int			neq = 0,
-				ntest = 0;
+				ntest = 0,
+				nlower = 0,
+				nupper = 0;
+	LadderEntry *lower_e,
+			   *upper_e;
+	bool		lower;
 
 	for (int r = 0; r < d->nrules; r++)
 		for (int k = 0; k < d->rules[r].ncheck; k++)
@@ -378,6 +464,8 @@ build_column(CrmArena *a, const DmnCDecision *d, DmnColIndex *ci, uint64_t *gene
 				neq += ck->kind == CK_EQ || ck->kind == CK_IN ? ck->nvals : 0,
 					ntest += ck->kind != CK_EQ && ck->kind != CK_IN;
 		}
+	lower_e = crm_alloc(sizeof(LadderEntry) * (ntest + 1));
+	upper_e = crm_alloc(sizeof(LadderEntry) * (ntest + 1));
 	ci->always = new_mask(a, nwords);
 	for (ci->eqcap = neq ? 8 : 0; ci->eqcap && ci->eqcap < neq * 2; ci->eqcap *= 2);
 	ci->eq = crm_arena_alloc(a, sizeof(DmnEqSlot) * (ci->eqcap + 1));
@@ -400,9 +488,21 @@ build_column(CrmArena *a, const DmnCDecision *d, DmnColIndex *ci, uint64_t *gene
 		else if (ck->kind == CK_EQ || ck->kind == CK_IN)
 			for (int i = 0; i < ck->nvals; i++)
 				index_eq(a, ci, &ck->vals[i], r, nwords);
+		else if (number_bound(ck, &lower))
+		{
+			LadderEntry *e = lower ? &lower_e[nlower++] : &upper_e[nupper++];
+
+			e->bound = &ck->vals[0].u.num;
+			e->incl = ck->op == FEEL_CMP_GE || ck->op == FEEL_CMP_LE;
+			e->rule = r;
+		}
 		else
 			index_test(a, ci, ck, r, nwords);
 	}
+	build_ladder(a, &ci->lower, lower_e, nlower, true, nwords);
+	build_ladder(a, &ci->upper, upper_e, nupper, false, nwords);
+	crm_free(lower_e);
+	crm_free(upper_e);
 }
 
 DmnRuleIndex *
@@ -467,6 +567,14 @@ column_mask(FeelEnv *env, const DmnColIndex *ci, const FeelValue *v, const uint6
 		if (s->key != NULL)
 			for (int w = 0; w < nw; w++)
 				m[w] |= s->mask[w];
+	}
+	if (v->kind == FEEL_NUMBER && (ci->lower.n > 0 || ci->upper.n > 0))
+	{
+		const uint64_t *lo = ladder_pass(&ci->lower, &v->u.num, true, nw);
+		const uint64_t *hi = ladder_pass(&ci->upper, &v->u.num, false, nw);
+
+		for (int w = 0; w < nw; w++)
+			m[w] |= lo[w] | hi[w];
 	}
 	for (int t = 0; t < ci->ntests; t++)
 		if (intersects(ci->tests[t].mask, cand, nw) && check(env, ci->tests[t].ck, v))

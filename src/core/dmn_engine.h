@@ -57,6 +57,8 @@ extern FeelValue *feel_borrowed_context(int cap);
 extern bool feel_borrowed_put(FeelValue *ctx, const char *key, size_t keylen, FeelValue *value);
 extern bool feel_borrowed_put_string(FeelValue *ctx, const char *key, size_t keylen, const char *s, size_t len);
 extern bool feel_borrowed_put_boolean(FeelValue *ctx, const char *key, size_t keylen, bool b);
+extern bool feel_borrowed_put_int(FeelValue *ctx, const char *key, size_t keylen, int64_t i);
+extern bool feel_borrowed_put_null(FeelValue *ctx, const char *key, size_t keylen);
 extern void feel_borrowed_free(FeelValue *ctx);
 
 extern bool feel_get_boolean(const FeelValue *v);

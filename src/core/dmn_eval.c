@@ -26,10 +26,14 @@ static const FeelValue *
 lookup_input(const FeelValue *inputs, const char *name, int hint)
 {
 	const FeelValue *v;
-	size_t		len = strlen(name);
+	size_t		len;
 
 	if (inputs == NULL || inputs->kind != FEEL_CONTEXT)
 		return NULL;
+	/* contexts built from dmn_program_input_name borrow the very same key */
+	if (hint < inputs->u.ctx.n && inputs->u.ctx.keys[hint].s == name)
+		return &inputs->u.ctx.vals[hint];
+	len = strlen(name);
 	/* callers often build the context in dmn_program_input_name order */
 	if (hint < inputs->u.ctx.n && inputs->u.ctx.keys[hint].len == len &&
 		memcmp(inputs->u.ctx.keys[hint].s, name, len) == 0)

@@ -78,13 +78,32 @@ typedef struct DmnColTest
 	uint64_t   *mask;			/* rules with this very test */
 } DmnColTest;
 
+/*
+ * Comparisons of a number with a number constant as a ladder: the lower
+ * bounds ("> 5", ">= 30") sorted by constant ascending, ">=" before ">" at
+ * the same constant; the upper bounds ("< 10", "<= 2") sorted descending,
+ * "<=" before "<".  The bounds a number passes are a prefix of each ladder,
+ * found by binary search; prefix[k] holds the rules of its first k entries
+ * (nwords each), so a column of thresholds costs two searches, not one
+ * comparison per rule.  Anything but a number passes none of them.
+ */
+typedef struct DmnLadder
+{
+	int			n;
+	const FeelDec **bound;
+	bool	   *incl;			/* ">=" / "<=" */
+	uint64_t   *prefix;			/* (n + 1) masks */
+} DmnLadder;
+
 typedef struct DmnColIndex
 {
 	int			col;
 	uint64_t   *always;			/* rules passing whatever the value ("-", generic tests) */
 	int			eqcap;			/* hash slots (power of two), 0 without equality tests */
 	DmnEqSlot  *eq;
-	int			ntests;
+	DmnLadder	lower;
+	DmnLadder	upper;
+	int			ntests;			/* the other tests, evaluated one by one */
 	DmnColTest *tests;
 } DmnColIndex;
 

@@ -5,6 +5,8 @@
 #ifndef CRM_FEEL_INTERNAL_H
 #define CRM_FEEL_INTERNAL_H
 
+#include <string.h>
+
 #include "dmn_engine.h"
 #include "feel_decimal.h"
 
@@ -58,12 +60,53 @@ struct FeelValue
 	}			u;
 };
 
-/* ---- values (feel_value.c) ---- */
-extern FeelValue feel_v_null(void);
-extern FeelValue feel_v_bool(bool b);
-extern FeelValue feel_v_num(FeelDec d);
-extern FeelValue feel_v_int(int64_t i);
-extern FeelValue feel_v_str(const char *s, size_t len);
+/* ---- values (feel_value.c); the constructors inline: they are on every evaluation's path ---- */
+static inline FeelValue
+feel_v_null(void)
+{
+	FeelValue	v;
+
+	memset(&v, 0, sizeof(v));
+	v.kind = FEEL_NULL;
+	return v;
+}
+
+static inline FeelValue
+feel_v_bool(bool b)
+{
+	FeelValue	v = feel_v_null();
+
+	v.kind = FEEL_BOOLEAN;
+	v.u.b = b;
+	return v;
+}
+
+static inline FeelValue
+feel_v_num(FeelDec d)
+{
+	FeelValue	v = feel_v_null();
+
+	v.kind = FEEL_NUMBER;
+	v.u.num = d;
+	return v;
+}
+
+static inline FeelValue
+feel_v_int(int64_t i)
+{
+	return feel_v_num(feel_dec_from_int(i));
+}
+
+static inline FeelValue
+feel_v_str(const char *s, size_t len)
+{
+	FeelValue	v = feel_v_null();
+
+	v.kind = FEEL_STRING;
+	v.u.str.s = s;
+	v.u.str.len = len;
+	return v;
+}
 /* Arena-built lists and contexts (evaluation temporaries). */
 extern void feel_a_list_init(FeelValue *v, CrmArena *a, int cap);
 extern void feel_a_list_push(FeelValue *v, CrmArena *a, const FeelValue *item);

@@ -6,53 +6,6 @@
 
 #include "feel_internal.h"
 
-FeelValue
-feel_v_null(void)
-{
-	FeelValue	v;
-
-	memset(&v, 0, sizeof(v));
-	v.kind = FEEL_NULL;
-	return v;
-}
-
-FeelValue
-feel_v_bool(bool b)
-{
-	FeelValue	v = feel_v_null();
-
-	v.kind = FEEL_BOOLEAN;
-	v.u.b = b;
-	return v;
-}
-
-FeelValue
-feel_v_num(FeelDec d)
-{
-	FeelValue	v = feel_v_null();
-
-	v.kind = FEEL_NUMBER;
-	v.u.num = d;
-	return v;
-}
-
-FeelValue
-feel_v_int(int64_t i)
-{
-	return feel_v_num(feel_dec_from_int(i));
-}
-
-FeelValue
-feel_v_str(const char *s, size_t len)
-{
-	FeelValue	v = feel_v_null();
-
-	v.kind = FEEL_STRING;
-	v.u.str.s = s;
-	v.u.str.len = len;
-	return v;
-}
-
 /* ---- arena-built lists and contexts ---- */
 
 void
@@ -471,6 +424,28 @@ feel_borrowed_put_boolean(FeelValue *ctx, const char *key, size_t keylen, bool b
 	if (slot == NULL)
 		return false;
 	*slot = feel_v_bool(b);
+	return true;
+}
+
+bool
+feel_borrowed_put_int(FeelValue *ctx, const char *key, size_t keylen, int64_t i)
+{
+	FeelValue  *slot = borrowed_slot(ctx, key, keylen);
+
+	if (slot == NULL)
+		return false;
+	*slot = feel_v_int(i);
+	return true;
+}
+
+bool
+feel_borrowed_put_null(FeelValue *ctx, const char *key, size_t keylen)
+{
+	FeelValue  *slot = borrowed_slot(ctx, key, keylen);
+
+	if (slot == NULL)
+		return false;
+	*slot = feel_v_null();
 	return true;
 }
 

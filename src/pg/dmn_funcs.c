@@ -199,7 +199,9 @@ decide_target(FunctionCallInfo fcinfo, text *model, text *decision, int *index)
  * The inputs object as a FEEL context holding only the names the program
  * reads (looked up by binary search in the jsonb object); other keys, such as
  * the rest of a lead's attributes, cost nothing.  Keys and strings are
- * borrowed from the program and the jsonb, both alive during the call.
+ * borrowed from the program and the jsonb, both alive during the call.  The
+ * context holds every input in program order (null when the key is absent,
+ * which FEEL treats alike), so the engine binds each by position.
  */
 static FeelValue *
 program_inputs(const DmnProgram *program, Jsonb *jb)
@@ -214,8 +216,12 @@ program_inputs(const DmnProgram *program, Jsonb *jb)
 		JsonbValue	buf;
 		JsonbValue *v = getKeyJsonValueFromContainer(&jb->root, name, len, &buf);
 
-		if (v != NULL)
-			dmn_put_jsonb_value(ctx, name, len, v);
+		if (v == NULL)
+		{
+			buf.type = jbvNull;
+			v = &buf;
+		}
+		dmn_put_jsonb_value(ctx, name, len, v);
 	}
 	return ctx;
 }

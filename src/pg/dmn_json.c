@@ -14,9 +14,24 @@
 
 #include "dmn_pg.h"
 
+/* A JSON number that is an integer fitting int4 (scale 0): the common case, without text. */
+static bool
+small_jsonb_integer(Numeric n, int32 *out)
+{
+	bool		overflow = false;
+
+	if (numeric_is_nan(n) || numeric_is_inf(n) ||
+		DatumGetInt32(DirectFunctionCall1(numeric_scale, NumericGetDatum(n))) != 0)
+		return false;
+	*out = numeric_int4_opt_error(n, &overflow);
+	return !overflow;
+}
+
 static FeelValue *
 scalar_to_feel(JsonbValue *v)
 {
+	int32		i;
+
 	CrmError	err;
 	FeelValue  *f;
 	char	   *s;
@@ -30,16 +45,9 @@ scalar_to_feel(JsonbValue *v)
 		case jbvString:
 			return feel_string(v->val.string.val, v->val.string.len);
 		case jbvNumeric:
-			/* integers (scale 0) that fit int4 without text; the same FEEL number as parsing */
-			if (!numeric_is_nan(v->val.numeric) && !numeric_is_inf(v->val.numeric) &&
-				DatumGetInt32(DirectFunctionCall1(numeric_scale, NumericGetDatum(v->val.numeric))) == 0)
-			{
-				bool		overflow = false;
-				int32		i = numeric_int4_opt_error(v->val.numeric, &overflow);
-
-				if (!overflow)
-					return feel_number_from_int(i);
-			}
+			/* the same FEEL number as parsing the text */
+			if (small_jsonb_integer(v->val.numeric, &i))
+				return feel_number_from_int(i);
 			s = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
 			crm_error_clear(&err);
 			f = feel_number_from_text(s, &err);
@@ -110,11 +118,16 @@ void
 dmn_put_jsonb_value(FeelValue *ctx, const char *key, size_t keylen, JsonbValue *v)
 {
 	bool		ok;
+	int32		i;
 
 	if (v->type == jbvString)
 		ok = feel_borrowed_put_string(ctx, key, keylen, v->val.string.val, v->val.string.len);
 	else if (v->type == jbvBool)
 		ok = feel_borrowed_put_boolean(ctx, key, keylen, v->val.boolean);
+	else if (v->type == jbvNull)
+		ok = feel_borrowed_put_null(ctx, key, keylen);
+	else if (v->type == jbvNumeric && small_jsonb_integer(v->val.numeric, &i))
+		ok = feel_borrowed_put_int(ctx, key, keylen, i);
 	else
 		ok = feel_borrowed_put(ctx, key, keylen, scalar_to_feel(v));
 	if (!ok)
