@@ -931,6 +931,11 @@ CREATE FUNCTION crm.decide(model text, decision text, inputs jsonb) RETURNS json
     LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm.decide(text, text, jsonb) IS 'Evaluates a decision of the current version of a model with inputs keyed by input data name. One output: its value; several: an object; COLLECT (no aggregation), RULE ORDER, OUTPUT ORDER: an array; no match: null. Numbers are exact; dates and durations are ISO strings.';
 
+CREATE FUNCTION crm.decide_row(model text, decision text, inputs record) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'crm_decide_row'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm.decide_row(text, text, record) IS 'crm.decide with the inputs taken from a row (of a table, a view or ROW(...) AS ...), columns matched to input data by name; absent columns are null. Text, booleans and numbers go in directly, dates and times as ISO strings, jsonb as its value, one-dimensional arrays as lists, other types as their text.';
+
 CREATE FUNCTION crm.dmn_cache_stats(OUT models integer, OUT hits bigint, OUT misses bigint, OUT invalidations bigint)
     AS 'MODULE_PATHNAME', 'crm_dmn_cache_stats'
     LANGUAGE C VOLATILE PARALLEL RESTRICTED;
@@ -945,7 +950,8 @@ REVOKE ALL ON FUNCTION crm.dmn_import(xml), crm.dmn_create_model(text, text), cr
 GRANT EXECUTE ON FUNCTION crm.dmn_import(xml), crm.dmn_create_model(text, text), crm.dmn_new_version(text) TO crm_admin;
 REVOKE ALL ON FUNCTION crm.dmn_export(text, integer), crm.decide(text, text, jsonb), crm.dmn_model_id(text, integer),
     crm.dmn_decision_id(text, text), crm.dmn_cache_stats(), crm.dmn_model_json(text, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION crm.dmn_export(text, integer), crm.decide(text, text, jsonb), crm.dmn_model_id(text, integer),
+GRANT EXECUTE ON FUNCTION crm.dmn_export(text, integer), crm.decide(text, text, jsonb), crm.decide_row(text, text, record),
+    crm.dmn_model_id(text, integer),
     crm.dmn_decision_id(text, text), crm.dmn_cache_stats(), crm.dmn_model_json(text, integer) TO crm_rep;
 
 -- =============================================================================================

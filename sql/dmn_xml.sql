@@ -30,7 +30,7 @@ SELECT crm.dmn_import($$<dmn:definitions xmlns:dmn="http://www.omg.org/spec/DMN/
   </dmn:decision>
 </dmn:definitions>$$) AS imported;
 
-SELECT name, version, is_current, origin, dmn_version FROM crm.dmn_model;
+SELECT name, version, is_current, origin, dmn_version FROM crm.dmn_model WHERE name IN ('policies', 'loan', 'shipping') ORDER BY model_id;
 SELECT position, input_entries, output_entries, annotation FROM crm.dmn_rule WHERE model_id = crm.dmn_model_id('shipping') ORDER BY position;
 SELECT crm.decide('shipping', 'Fee', '{"Weight": 0.5, "Zone": "city"}') AS light_city,
        crm.decide('shipping', 'Fee', '{"Weight": 3, "Zone": "city"}') AS heavy_city,

@@ -82,7 +82,7 @@ wrong_type(const DmnType *t, const char *what, CrmError *err)
 		crm_error_hint(err, "Pass an ISO 8601 string such as \"2026-11-22\", \"10:30:00\", "
 					   "\"2026-11-22T10:30:00\", \"P3D\" or \"P1Y2M\".");
 	else
-		crm_error_hint(err, "Pass a JSON value of the type the model declares.");
+		crm_error_hint(err, "Pass a value of the type the model declares (a JSON value, or a column of crm.decide_row).");
 	return false;
 }
 

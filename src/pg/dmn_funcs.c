@@ -136,6 +136,7 @@ typedef struct DecideSite
 	text	   *decision;
 	DmnCacheEntry *entry;
 	int			index;
+	void	   *row_map;		/* crm.decide_row's column map (dmn_row.c), in fn_mcxt */
 } DecideSite;
 
 static bool
@@ -157,8 +158,8 @@ copy_text(MemoryContext cxt, const text *t)
 }
 
 /* The compiled model and decision index for these arguments. */
-static DmnCacheEntry *
-decide_target(FunctionCallInfo fcinfo, text *model, text *decision, int *index)
+DmnCacheEntry *
+dmn_decide_target(FunctionCallInfo fcinfo, text *model, text *decision, int *index)
 {
 	DecideSite *site = fcinfo->flinfo->fn_extra;
 	int64		tenant_id = dmn_session_tenant();
@@ -193,6 +194,15 @@ decide_target(FunctionCallInfo fcinfo, text *model, text *decision, int *index)
 	site->index = *index;
 	fcinfo->flinfo->fn_extra = site;
 	return e;
+}
+
+void	  **
+dmn_decide_site_extra(FunctionCallInfo fcinfo)
+{
+	DecideSite *site = fcinfo->flinfo->fn_extra;
+
+	Assert(site != NULL);
+	return &site->row_map;
 }
 
 /*
@@ -246,7 +256,7 @@ crm_decide(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("inputs of decision \"%s\" must be a JSON object", text_to_cstring(decision)),
 				 errhint("Pass the inputs keyed by input data name, e.g. '{\"Age\": 42}'.")));
-	e = decide_target(fcinfo, model, decision, &d);
+	e = dmn_decide_target(fcinfo, model, decision, &d);
 	inputs = program_inputs(e->program, jb);
 	crm_error_clear(&err);
 	result = dmn_evaluate(e->program, d, inputs, NULL, 0, NULL, &err);

@@ -71,6 +71,17 @@ extern void dmn_put_jsonb_value(FeelValue *ctx, const char *key, size_t keylen, 
 /* A FEEL number as a numeric datum. */
 extern Datum dmn_feel_to_numeric(const FeelValue *v);
 
+/* ---- dmn_funcs.c ---- */
+
+/*
+ * crm.decide's call-site cache (fn_extra): the compiled model and the
+ * decision's index for these names, looked up again only after a cache
+ * invalidation or a change of tenant or role.
+ */
+extern DmnCacheEntry *dmn_decide_target(FunctionCallInfo fcinfo, text *model, text *decision, int *index);
+/* A pointer the caller may keep in the same call-site cache (fn_mcxt memory; starts NULL). */
+extern void **dmn_decide_site_extra(FunctionCallInfo fcinfo);
+
 /* ---- errors ---- */
 
 /* Raises a core error about a model as ereport(ERROR). */

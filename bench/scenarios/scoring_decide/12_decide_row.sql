@@ -1,0 +1,1 @@
+SELECT sum((crm.decide_row('bench scoring', 'points', l))::numeric) FROM bench_lead l;
