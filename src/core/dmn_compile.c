@@ -333,6 +333,7 @@ compile_table(Compiler *c, DmnCDecision *d, const DmnDecisionTable *t)
 		return false;
 	dmn_share_checks(d->rules, d->nrules, &d->nmemo);
 	d->index = dmn_build_index(&c->p->arena, d);
+	d->int_outputs = dmn_int_outputs(&c->p->arena, d);
 	if (c->p->max_memo < d->nmemo)
 		c->p->max_memo = d->nmemo;
 	return true;

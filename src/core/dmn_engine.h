@@ -59,6 +59,9 @@ extern bool feel_borrowed_put_string(FeelValue *ctx, const char *key, size_t key
 extern bool feel_borrowed_put_boolean(FeelValue *ctx, const char *key, size_t keylen, bool b);
 extern bool feel_borrowed_put_int(FeelValue *ctx, const char *key, size_t keylen, int64_t i);
 extern bool feel_borrowed_put_null(FeelValue *ctx, const char *key, size_t keylen);
+/* Empties the context for reuse (same capacity); its capacity. */
+extern void feel_borrowed_reset(FeelValue *ctx);
+extern int	feel_borrowed_capacity(const FeelValue *ctx);
 extern void feel_borrowed_free(FeelValue *ctx);
 
 extern bool feel_get_boolean(const FeelValue *v);

@@ -211,29 +211,49 @@ aggregate(DmnProgram *p, const DmnCDecision *d, const FeelValue *vals, int n)
 }
 
 /*
- * COLLECT SUM of integer literals (the usual points table): summed in 64
- * bits, the same value the decimal additions give.  False when any matched
- * output is something else.
+ * The rules' outputs as integers when the table has one output and every
+ * rule's entry is an integer literal of at most 56 bits (the usual points
+ * table); NULL otherwise.  Summing them in 64 bits gives the value the
+ * decimal additions give, for up to 127 hits.
  */
+int64_t *
+dmn_int_outputs(CrmArena *a, const DmnCDecision *d)
+{
+	int64_t    *v;
+
+	if (d->noutputs != 1 || d->nrules == 0)
+		return NULL;
+	for (int r = 0; r < d->nrules; r++)
+	{
+		const FeelNode *e = d->rules[r].outputs[0];
+		const FeelDec *n;
+
+		if (e == NULL || e->kind != FN_CONST || e->val.kind != FEEL_NUMBER)
+			return NULL;
+		n = &e->val.u.num;
+		if (n->exp != 0 || n->coef >= ((feel_u128) 1 << 56) || (n->coef == 0 && n->neg))
+			return NULL;
+	}
+	v = crm_arena_alloc(a, sizeof(int64_t) * d->nrules);
+	for (int r = 0; r < d->nrules; r++)
+	{
+		const FeelDec *n = &d->rules[r].outputs[0]->val.u.num;
+
+		v[r] = n->neg ? -(int64_t) n->coef : (int64_t) n->coef;
+	}
+	return v;
+}
+
+/* COLLECT SUM of integer literals, in 64 bits; false when the table's outputs are anything else. */
 static bool
 sum_int_literals(const DmnProgram *p, const DmnCDecision *d, int nhits, FeelValue *out)
 {
 	int64_t		sum = 0;
 
-	if (nhits > 127)			/* 127 * 2^56 stays below 2^63 */
+	if (d->int_outputs == NULL || nhits > 127)	/* 127 * 2^56 stays below 2^63 */
 		return false;
 	for (int i = 0; i < nhits; i++)
-	{
-		const FeelNode *e = d->rules[p->hits[i]].outputs[0];
-		const FeelDec *n;
-
-		if (e == NULL || e->kind != FN_CONST || e->val.kind != FEEL_NUMBER)
-			return false;
-		n = &e->val.u.num;
-		if (n->exp != 0 || n->coef >= ((feel_u128) 1 << 56) || (n->coef == 0 && n->neg))
-			return false;
-		sum += n->neg ? -(int64_t) n->coef : (int64_t) n->coef;
-	}
+		sum += d->int_outputs[p->hits[i]];
 	*out = feel_v_num(feel_dec_from_int(sum));
 	return true;
 }

@@ -133,6 +133,7 @@ typedef struct DmnCDecision
 	DmnCRule   *rules;
 	int			nmemo;			/* distinct memoised tests */
 	DmnRuleIndex *index;		/* decision tables */
+	int64_t    *int_outputs;	/* one output, every rule an integer literal below 2^56: the values */
 	int			ndeps;			/* decisions evaluated first, in order */
 	int		   *deps;
 	int			ndirect;		/* direct dependencies (declared or referenced) */
@@ -197,6 +198,7 @@ extern int	dmn_index_match(FeelEnv *env, const DmnProgram *p, const DmnCDecision
 extern bool dmn_order_decisions(DmnProgram *p, const DmnModel *m, CrmError *err);
 
 /* dmn_eval.c */
+extern int64_t *dmn_int_outputs(CrmArena *a, const DmnCDecision *d);
 extern FeelValue dmn_eval_decision(DmnProgram *p, int d, int *matched, int nmatched_max,
 								   int *nmatched, CrmError *err, bool *ok);
 

@@ -450,6 +450,18 @@ feel_borrowed_put_null(FeelValue *ctx, const char *key, size_t keylen)
 }
 
 void
+feel_borrowed_reset(FeelValue *ctx)
+{
+	ctx->u.ctx.n = 0;
+}
+
+int
+feel_borrowed_capacity(const FeelValue *ctx)
+{
+	return ctx->u.ctx.cap;
+}
+
+void
 feel_borrowed_free(FeelValue *ctx)
 {
 	crm_free(ctx);

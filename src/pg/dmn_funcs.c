@@ -137,6 +137,7 @@ typedef struct DecideSite
 	DmnCacheEntry *entry;
 	int			index;
 	void	   *row_map;		/* crm.decide_row's column map (dmn_row.c), in fn_mcxt */
+	FeelValue  *inputs;			/* the borrowed input context, reused call after call */
 } DecideSite;
 
 static bool
@@ -196,6 +197,26 @@ dmn_decide_target(FunctionCallInfo fcinfo, text *model, text *decision, int *ind
 	return e;
 }
 
+FeelValue *
+dmn_decide_site_inputs(FunctionCallInfo fcinfo, int ninputs)
+{
+	DecideSite *site = fcinfo->flinfo->fn_extra;
+
+	Assert(site != NULL);
+	if (site->inputs == NULL || feel_borrowed_capacity(site->inputs) < ninputs)
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+
+		if (site->inputs != NULL)
+			feel_borrowed_free(site->inputs);
+		site->inputs = NULL;
+		site->inputs = feel_borrowed_context(ninputs);
+		MemoryContextSwitchTo(old);
+	}
+	feel_borrowed_reset(site->inputs);
+	return site->inputs;
+}
+
 void	  **
 dmn_decide_site_extra(FunctionCallInfo fcinfo)
 {
@@ -214,10 +235,10 @@ dmn_decide_site_extra(FunctionCallInfo fcinfo)
  * which FEEL treats alike), so the engine binds each by position.
  */
 static FeelValue *
-program_inputs(const DmnProgram *program, Jsonb *jb)
+program_inputs(FunctionCallInfo fcinfo, const DmnProgram *program, Jsonb *jb)
 {
 	int			n = dmn_program_ninputs(program);
-	FeelValue  *ctx = feel_borrowed_context(n);
+	FeelValue  *ctx = dmn_decide_site_inputs(fcinfo, n);
 
 	for (int i = 0; i < n; i++)
 	{
@@ -257,7 +278,7 @@ crm_decide(PG_FUNCTION_ARGS)
 				 errmsg("inputs of decision \"%s\" must be a JSON object", text_to_cstring(decision)),
 				 errhint("Pass the inputs keyed by input data name, e.g. '{\"Age\": 42}'.")));
 	e = dmn_decide_target(fcinfo, model, decision, &d);
-	inputs = program_inputs(e->program, jb);
+	inputs = program_inputs(fcinfo, e->program, jb);
 	crm_error_clear(&err);
 	result = dmn_evaluate(e->program, d, inputs, NULL, 0, NULL, &err);
 	if (result == NULL)

@@ -79,6 +79,8 @@ extern Datum dmn_feel_to_numeric(const FeelValue *v);
  * invalidation or a change of tenant or role.
  */
 extern DmnCacheEntry *dmn_decide_target(FunctionCallInfo fcinfo, text *model, text *decision, int *index);
+/* An empty borrowed input context of at least ninputs entries, kept in the call-site cache. */
+extern FeelValue *dmn_decide_site_inputs(FunctionCallInfo fcinfo, int ninputs);
 /* A pointer the caller may keep in the same call-site cache (fn_mcxt memory; starts NULL). */
 extern void **dmn_decide_site_extra(FunctionCallInfo fcinfo);
 

@@ -359,7 +359,7 @@ crm_decide_row(PG_FUNCTION_ARGS)
 	heap_deform_tuple(&tuple, desc, m->values, m->nulls);
 	ReleaseTupleDesc(desc);
 
-	ctx = feel_borrowed_context(m->ninputs);
+	ctx = dmn_decide_site_inputs(fcinfo, m->ninputs);
 	for (int i = 0; i < m->ninputs; i++)
 	{
 		const char *name = dmn_program_input_name(e->program, i);
