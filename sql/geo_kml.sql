@@ -89,7 +89,7 @@ SELECT crm.geofence_from_kml('<Polygon><outerBoundaryIs><LinearRing><coordinates
 SELECT crm.geofence_from_kml('<kml><Placemark><Point><coordinates>1,2</coordinates></Point></Placemark></kml>');
 SELECT crm.geofence_from_kml('<Polygon><outerBoundaryIs><LinearRing><coordinates>0,0 1;0 1,1 0,0</coordinates></LinearRing></outerBoundaryIs></Polygon>');
 SELECT crm.geofence_from_kml('<Polygon><innerBoundaryIs><LinearRing><coordinates>0,0 1,0 1,1 0,0</coordinates></LinearRing></innerBoundaryIs></Polygon>');
--- entities are never expanded, the network is never used
+-- entity declarations are refused (never expanded), the network is never used
 SELECT crm.geofence_from_kml('<!DOCTYPE kml [<!ENTITY c "0,0 1,0 1,1 0,0">]><Polygon><outerBoundaryIs><LinearRing><coordinates>&c;</coordinates></LinearRing></outerBoundaryIs></Polygon>');
 
 -- KML out and back in

@@ -1,11 +1,7 @@
 /*
- * cda_xml.c - safe parsing of CDA documents with libxml2, and tree access.
- *
- * The parser context gets its own structured error callback and its own
- * entity-declaration callback (nothing global is installed).  Options:
- * XML_PARSE_NONET always; never NOENT, DTDLOAD or HUGE.  Any entity
- * declaration stops the parser at once, so neither external entities (XXE)
- * nor entity expansion ("billion laughs") ever happen.
+ * cda_xml.c - CDA documents parsed through crm_xml_read (xml_safe.h: no
+ * network, no DTD, entity declarations refused, bounded size and depth), and
+ * tree access.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -17,149 +13,52 @@
 #include <libxml/xmlerror.h>
 
 #include "cda_int.h"
+#include "xml_safe.h"
 
-#define CDA_PARSE_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA)
-
-/* Cuts a UTF-8 string truncated by snprintf back to its last whole character. */
-static void
-clip_utf8(char *s)
-{
-	size_t		n = strlen(s);
-	size_t		i = n;
-	unsigned char lead;
-	size_t		need;
-
-	while (i > 0 && ((unsigned char) s[i - 1] & 0xC0) == 0x80)
-		i--;
-	if (i == 0)
-		return;
-	lead = (unsigned char) s[i - 1];
-	need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-	if (n - (i - 1) < need)
-		s[i - 1] = '\0';
-}
-
-/* Keeps the first error of the parse; never allocates. */
-static void
-cda_xml_error(void *data, xmlErrorPtr error)
-{
-	xmlParserCtxtPtr ctxt = (xmlParserCtxtPtr) data;
-	CdaReader  *r = (CdaReader *) ctxt->_private;
-	size_t		n;
-
-	if (error == NULL || error->level < XML_ERR_ERROR || r->error_msg[0] != '\0')
-		return;
-	/* Undeclared namespace prefixes (xsi: in fragments) are tolerated. */
-	if (error->domain == XML_FROM_NAMESPACE)
-		return;
-	snprintf(r->error_msg, sizeof(r->error_msg), "%s",
-			 error->message ? error->message : "unknown error");
-	clip_utf8(r->error_msg);
-	n = strlen(r->error_msg);
-	while (n > 0 && isspace((unsigned char) r->error_msg[n - 1]))
-		r->error_msg[--n] = '\0';
-	r->error_line = error->line;
-}
-
-/* Any entity declaration ends the parse: CDA documents need none. */
-static void
-cda_entity_decl(void *ctx, const xmlChar *name, int type, const xmlChar *public_id,
-				const xmlChar *system_id, xmlChar *content)
-{
-	xmlParserCtxtPtr ctxt = (xmlParserCtxtPtr) ctx;
-	CdaReader  *r = (CdaReader *) ctxt->_private;
-
-	r->entity_seen = true;
-	xmlStopParser(ctxt);
-}
-
-static void
-cda_unparsed_entity_decl(void *ctx, const xmlChar *name, const xmlChar *public_id,
-						 const xmlChar *system_id, const xmlChar *notation)
-{
-	cda_entity_decl(ctx, name, 0, public_id, system_id, NULL);
-}
-
-/* Refuses to resolve any entity that is referenced but not declared. */
-static xmlEntityPtr
-cda_get_entity(void *ctx, const xmlChar *name)
-{
-	return xmlGetPredefinedEntity(name);
-}
-
-static int
-cda_depth(const xmlNode *n, int depth)
-{
-	int			max = depth;
-
-	if (depth > CDA_MAX_DEPTH)
-		return depth;
-	for (const xmlNode *c = n->children; c != NULL; c = c->next)
-	{
-		if (c->type == XML_ELEMENT_NODE)
-		{
-			int			d = cda_depth(c, depth + 1);
-
-			if (d > max)
-				max = d;
-			if (max > CDA_MAX_DEPTH)
-				break;
-		}
-	}
-	return max;
-}
 
 static bool
 cda_parse(CdaReader *r, const char *buf, size_t len, CrmError *err)
 {
-	xmlParserCtxtPtr ctxt;
+	CrmXmlRead x;
 
-	if (len > CDA_MAX_INPUT)
+	memset(&x, 0, sizeof(x));
+	x.max_bytes = CDA_MAX_INPUT;
+	x.max_depth = CDA_MAX_DEPTH;
+	x.encoding = "UTF-8";
+	/* undeclared namespace prefixes (xsi: in fragments) are tolerated */
+	x.tolerate_namespace_errors = true;
+	r->doc = crm_xml_read(&x, buf, len);
+	if (r->doc != NULL)
+		return true;
+	r->entity_seen = x.failure == CRM_XML_ENTITY;
+	snprintf(r->error_msg, sizeof(r->error_msg), "%s", x.message);
+	r->error_line = x.line;
+	switch (x.failure)
 	{
-		crm_fail(err, CRM_ERR_LIMIT, 0, "clinical document is too large (%zu bytes)", len);
-		crm_error_hint(err, "Documents of at most %d MB are read.", CDA_MAX_INPUT / (1024 * 1024));
-		return false;
+		case CRM_XML_TOO_LARGE:
+			crm_fail(err, CRM_ERR_LIMIT, 0, "clinical document is too large (%zu bytes)", len);
+			crm_error_hint(err, "Documents of at most %d MB are read.", CDA_MAX_INPUT / (1024 * 1024));
+			return false;
+		case CRM_XML_ENTITY:
+			crm_fail(err, CRM_ERR_XML, 0, "clinical document declares an entity");
+			crm_error_detail(err, "Entity declarations are refused: they can read files or the network (XXE) or expand without bound.");
+			crm_error_hint(err, "Send the document without a DOCTYPE that declares entities.");
+			return false;
+		case CRM_XML_TOO_DEEP:
+			crm_fail(err, CRM_ERR_XML, 0, "clinical document nests elements too deeply");
+			crm_error_detail(err, "More than %d nested elements; CDA documents need far fewer.", CDA_MAX_DEPTH);
+			crm_error_hint(err, "Check that this is a CDA document.");
+			return false;
+		case CRM_XML_NOMEM:
+			return crm_fail(err, CRM_ERR_NOMEM, 0, "could not allocate an XML parser");
+		case CRM_XML_NO_ROOT:
+			return crm_fail(err, CRM_ERR_XML, 0, "clinical document has no root element");
+		default:
+			crm_fail(err, CRM_ERR_XML, 0, "clinical document is not well-formed XML");
+			crm_error_detail(err, "%s (line %d)", x.message, x.line);
+			crm_error_hint(err, "Check that the document is complete, well-formed XML.");
+			return false;
 	}
-	ctxt = xmlNewParserCtxt();
-	if (ctxt == NULL)
-		return crm_fail(err, CRM_ERR_NOMEM, 0, "could not allocate an XML parser");
-	r->ctxt = ctxt;
-	ctxt->_private = r;
-	ctxt->sax->serror = cda_xml_error;
-	ctxt->sax->error = NULL;
-	ctxt->sax->warning = NULL;
-	ctxt->sax->entityDecl = cda_entity_decl;
-	ctxt->sax->unparsedEntityDecl = cda_unparsed_entity_decl;
-	ctxt->sax->getEntity = cda_get_entity;
-	ctxt->sax->getParameterEntity = cda_get_entity;
-	xmlCtxtUseOptions(ctxt, CDA_PARSE_OPTIONS);
-	ctxt->sax->serror = cda_xml_error;	/* in case options reset it */
-	r->doc = xmlCtxtReadMemory(ctxt, buf, (int) len, NULL, "UTF-8", CDA_PARSE_OPTIONS);
-	if (r->entity_seen)
-	{
-		crm_fail(err, CRM_ERR_XML, 0, "clinical document declares an entity");
-		crm_error_detail(err, "Entity declarations are refused: they can read files or the network (XXE) or expand without bound.");
-		crm_error_hint(err, "Send the document without a DOCTYPE that declares entities.");
-		return false;
-	}
-	if (r->doc == NULL || !ctxt->wellFormed || r->error_msg[0] != '\0')
-	{
-		crm_fail(err, CRM_ERR_XML, 0, "clinical document is not well-formed XML");
-		crm_error_detail(err, "%s (line %d)",
-						 r->error_msg[0] ? r->error_msg : "the parser gave up", r->error_line);
-		crm_error_hint(err, "Check that the document is complete, well-formed XML.");
-		return false;
-	}
-	if (xmlDocGetRootElement((xmlDocPtr) r->doc) == NULL)
-		return crm_fail(err, CRM_ERR_XML, 0, "clinical document has no root element");
-	if (cda_depth(xmlDocGetRootElement((xmlDocPtr) r->doc), 1) > CDA_MAX_DEPTH)
-	{
-		crm_fail(err, CRM_ERR_XML, 0, "clinical document nests elements too deeply");
-		crm_error_detail(err, "More than %d nested elements; CDA documents need far fewer.", CDA_MAX_DEPTH);
-		crm_error_hint(err, "Check that this is a CDA document.");
-		return false;
-	}
-	return true;
 }
 
 bool

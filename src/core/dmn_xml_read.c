@@ -1,10 +1,10 @@
 /*
  * dmn_xml_read.c - reads DMN 1.1-1.5 XML into a DmnModel with libxml2.
  *
- * Parsing is locked down: no network, no entity substitution, no DTD
- * loading, no huge mode; a document that declares entities is refused before
- * libxml2 sees it; libxml2's own depth limit applies and the walk below only
- * descends into the few DMN elements it knows.  Errors carry the element path
+ * Parsing goes through crm_xml_read (xml_safe.h): no network, no DTD, entity
+ * declarations refused, bounded size; libxml2's own depth limit applies and
+ * the walk below only descends into the few DMN elements it knows.  Errors
+ * carry the element path
  * ("/definitions/decision[2]/decisionTable/rule[3]").  No global libxml2
  * state is touched: errors are read from the parser context.
  */
@@ -15,6 +15,7 @@
 #include <libxml/tree.h>
 
 #include "dmn_model.h"
+#include "xml_safe.h"
 
 #define DMN_MAX_DOC_BYTES (64 * 1024 * 1024)
 #define DMN_MAX_ITEM_DEPTH 16
@@ -516,49 +517,41 @@ check_root(Reader *r, xmlNodePtr root)
 	return rfail(r, "unknown DMN namespace \"%.100s\"", (const char *) root->ns->href);
 }
 
-static bool
-declares_entities(const char *doc, size_t len)
-{
-	static const char pat[] = "<!ENTITY";
-
-	for (size_t i = 0; i + sizeof(pat) - 1 <= len; i++)
-	{
-		if (doc[i] == '<' && memcmp(doc + i, pat, sizeof(pat) - 1) == 0)
-			return true;
-	}
-	return false;
-}
-
+/* The document's tree, or NULL with err saying why it was refused. */
 static xmlDocPtr
 parse_doc(const char *doc, size_t len, CrmError *err)
 {
-	xmlParserCtxtPtr ctxt;
+	CrmXmlRead x;
 	xmlDocPtr	xdoc;
-	int			opts = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA;
 
-	ctxt = xmlNewParserCtxt();
-	if (ctxt == NULL)
+	memset(&x, 0, sizeof(x));
+	x.max_bytes = DMN_MAX_DOC_BYTES;
+	xdoc = crm_xml_read(&x, doc, len);
+	switch (x.failure)
 	{
-		crm_fail(err, CRM_ERR_NOMEM, 0, "could not allocate an XML parser");
-		return NULL;
+		case CRM_XML_OK:
+			break;
+		case CRM_XML_TOO_LARGE:
+			crm_fail(err, CRM_ERR_XML, 0, "DMN document too large (%zu bytes)", len);
+			crm_error_hint(err, "Documents up to %d MB are accepted.", DMN_MAX_DOC_BYTES / (1024 * 1024));
+			break;
+		case CRM_XML_ENTITY:
+			crm_fail(err, CRM_ERR_XML, 0, "invalid DMN document: entity declarations are not allowed");
+			crm_error_detail(err, "Entity declarations are refused: they can read files or the network (XXE) or expand without bound.");
+			crm_error_hint(err, "Remove the DOCTYPE with <!ENTITY> declarations; DMN does not use them.");
+			break;
+		case CRM_XML_NOMEM:
+			crm_fail(err, CRM_ERR_NOMEM, 0, "could not allocate an XML parser");
+			break;
+		case CRM_XML_NO_ROOT:
+			crm_fail(err, CRM_ERR_XML, 0, "invalid DMN document: no root element");
+			break;
+		default:
+			crm_fail(err, CRM_ERR_XML, 0, "invalid DMN document: %s", x.message);
+			if (x.line > 0)
+				crm_error_detail(err, "The XML parser stopped at line %d, column %d.", x.line, x.column);
+			break;
 	}
-	xdoc = xmlCtxtReadMemory(ctxt, doc, (int) len, NULL, NULL, opts);
-	if (xdoc == NULL || !ctxt->wellFormed)
-	{
-		xmlErrorPtr e = xmlCtxtGetLastError(ctxt);
-		char		msg[200];
-
-		snprintf(msg, sizeof(msg), "%s", e && e->message ? e->message : "malformed document");
-		if (strlen(msg) > 0 && msg[strlen(msg) - 1] == '\n')
-			msg[strlen(msg) - 1] = '\0';
-		crm_fail(err, CRM_ERR_XML, 0, "invalid DMN document: %s", msg);
-		if (e)
-			crm_error_detail(err, "The XML parser stopped at line %d, column %d.", e->line, e->int2);
-		if (xdoc)
-			xmlFreeDoc(xdoc);
-		xdoc = NULL;
-	}
-	xmlFreeParserCtxt(ctxt);
 	return xdoc;
 }
 
@@ -570,18 +563,6 @@ dmn_read_xml(const char *doc, size_t len, CrmError *err)
 	bool		ok;
 
 	crm_error_clear(err);
-	if (len > DMN_MAX_DOC_BYTES || len > (size_t) INT32_MAX)
-	{
-		crm_fail(err, CRM_ERR_XML, 0, "DMN document too large (%zu bytes)", len);
-		crm_error_hint(err, "Documents up to %d MB are accepted.", DMN_MAX_DOC_BYTES / (1024 * 1024));
-		return NULL;
-	}
-	if (declares_entities(doc, len))
-	{
-		crm_fail(err, CRM_ERR_XML, 0, "invalid DMN document: entity declarations are not allowed");
-		crm_error_hint(err, "Remove the DOCTYPE with <!ENTITY> declarations; DMN does not use them.");
-		return NULL;
-	}
 	xdoc = parse_doc(doc, len, err);
 	if (xdoc == NULL)
 		return NULL;

@@ -8,9 +8,8 @@
  * name, so any KML namespace (2.0, 2.1, 2.2, Google's) and any prefix works.
  * Coordinates are "lon,lat" or "lon,lat,alt" tuples separated by white space.
  *
- * Parsing is hardened: no network (XML_PARSE_NONET), no entity substitution,
- * no DTD loading, default size limits (never XML_PARSE_HUGE), and only text
- * and CDATA children are read (entity references are never expanded).
+ * Parsing goes through crm_xml_read (xml_safe.h): no network, no DTD, entity
+ * declarations refused, bounded size and depth; only text children are read.
  */
 #include "geo.h"
 
@@ -23,32 +22,50 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
-#define KML_PARSE_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
+#include "xml_safe.h"
 
-static xmlDocPtr
-parse_buffer(const char *s, size_t len, char *errmsg, size_t errlen, int *line)
+#define KML_MAX_BYTES	(64 * 1024 * 1024)
+#define KML_MAX_DEPTH	100		/* nested elements; folders in folders rarely pass ten */
+
+static void *
+parse_buffer(CrmXmlRead *r, const char *s, size_t len)
 {
-	xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
-	xmlDocPtr	doc;
+	memset(r, 0, sizeof(*r));
+	r->max_bytes = KML_MAX_BYTES;
+	r->max_depth = KML_MAX_DEPTH;
+	r->encoding = "UTF-8";
+	return crm_xml_read(r, s, len);
+}
 
-	if (ctxt == NULL)
-		return NULL;
-	doc = xmlCtxtReadMemory(ctxt, s, (int) len, NULL, "UTF-8", KML_PARSE_OPTIONS);
-	if (doc == NULL || xmlDocGetRootElement(doc) == NULL)
+static void
+refuse(const CrmXmlRead *r, CrmError *err)
+{
+	switch (r->failure)
 	{
-		xmlErrorPtr e = xmlCtxtGetLastError(ctxt);
-
-		if (errmsg != NULL && e != NULL && e->message != NULL)
-		{
-			snprintf(errmsg, errlen, "%s", e->message);
-			*line = e->line;
-		}
-		if (doc != NULL)
-			xmlFreeDoc(doc);
-		doc = NULL;
+		case CRM_XML_TOO_LARGE:
+			crm_fail(err, CRM_ERR_LIMIT, 0, "KML document too large");
+			crm_error_hint(err, "Documents of at most %d MB are read; split the territories over several files.",
+						   KML_MAX_BYTES / (1024 * 1024));
+			break;
+		case CRM_XML_ENTITY:
+			crm_fail(err, CRM_ERR_XML, 0, "invalid KML: entity declarations are not allowed");
+			crm_error_detail(err, "Entity declarations are refused: they can read files or the network (XXE) or expand without bound.");
+			crm_error_hint(err, "Send the document without a DOCTYPE that declares entities.");
+			break;
+		case CRM_XML_TOO_DEEP:
+			crm_fail(err, CRM_ERR_XML, 0, "invalid KML: elements nested more than %d deep", KML_MAX_DEPTH);
+			crm_error_hint(err, "Check that this is a KML document.");
+			break;
+		case CRM_XML_NOMEM:
+			crm_fail(err, CRM_ERR_NOMEM, 0, "could not allocate an XML parser");
+			break;
+		default:
+			crm_fail(err, CRM_ERR_XML, 0, "invalid KML: the document is not well-formed XML");
+			if (r->message[0] != '\0')
+				crm_error_detail(err, "line %d: %s", r->line, r->message);
+			crm_error_hint(err, "Check the file is complete KML (or a KML fragment) in UTF-8.");
+			break;
 	}
-	xmlFreeParserCtxt(ctxt);
-	return doc;
 }
 
 /*
@@ -58,21 +75,17 @@ parse_buffer(const char *s, size_t len, char *errmsg, size_t errlen, int *line)
 void *
 crm_kml_open(const char *s, size_t len, CrmError *err)
 {
-	xmlDocPtr	doc;
-	char		msg[200] = "";
-	int			line = 0;
+	void	   *doc;
+	CrmXmlRead r;
+	CrmXmlRead wrapped;
 	size_t		i = 0;
 
 	crm_error_clear(err);
-	if (len > (size_t) 0x7FFFFF00)
-	{
-		crm_fail(err, CRM_ERR_LIMIT, 0, "KML document too large");
-		return NULL;
-	}
-	doc = parse_buffer(s, len, msg, sizeof(msg), &line);
+	doc = parse_buffer(&r, s, len);
 	while (doc == NULL && i < len && isspace((unsigned char) s[i]))
 		i++;
-	if (doc == NULL && !(len - i >= 2 && s[i] == '<' && (s[i + 1] == '?' || s[i + 1] == '!')))
+	if (doc == NULL && (r.failure == CRM_XML_MALFORMED || r.failure == CRM_XML_NO_ROOT) &&
+		!(len - i >= 2 && s[i] == '<' && (s[i + 1] == '?' || s[i + 1] == '!')))
 	{
 		CrmBuf		w;
 
@@ -80,16 +93,14 @@ crm_kml_open(const char *s, size_t len, CrmError *err)
 		crm_buf_puts(&w, "<crm-kml-fragment>");
 		crm_buf_append(&w, s, len);
 		crm_buf_puts(&w, "</crm-kml-fragment>");
-		doc = parse_buffer(w.data, w.len, NULL, 0, NULL);
+		doc = parse_buffer(&wrapped, w.data, w.len);
 		crm_buf_free(&w);
+		/* a fragment refused for what it holds is refused for that, not as malformed */
+		if (doc == NULL && wrapped.failure != CRM_XML_MALFORMED && wrapped.failure != CRM_XML_NO_ROOT)
+			r = wrapped;
 	}
 	if (doc == NULL)
-	{
-		crm_fail(err, CRM_ERR_XML, 0, "invalid KML: the document is not well-formed XML");
-		if (msg[0] != '\0')
-			crm_error_detail(err, "line %d: %s", line, msg);
-		crm_error_hint(err, "Check the file is complete KML (or a KML fragment) in UTF-8.");
-	}
+		refuse(&r, err);
 	return doc;
 }
 
