@@ -72,3 +72,12 @@ SELECT grade AS "等级", count(*) AS "线索", min(score) AS "最低分", max(s
 \echo 'The same decision for a lead kept in another system (crm.score):'
 SELECT s.score AS "得分", s.grade AS "等级", s.reasons->0->>'reason' AS "首要原因"
   FROM crm.score('{"source": "referral", "lead_type": "dtp", "attributes": {"company_size": "large", "licence_on_file": true}}') s;
+
+\echo 'A trade-show contact list (展会名单), still in its own table, scored row by row with crm.decide_row:'
+CREATE TEMP TABLE expo_contacts (联系人 text, source text, lead_type text, company_size text, licence_on_file boolean, beds integer);
+INSERT INTO expo_contacts VALUES
+    ('王主任', 'event', 'dtp', 'large', true, 620),
+    ('李药师', 'event', 'otc', 'small', false, NULL),
+    ('陈院长', 'referral', 'chronic', 'medium', true, 180);
+SELECT c.联系人, crm.decide_row('线索评分', '得分', c) AS "得分"
+  FROM expo_contacts c ORDER BY 2 DESC;
