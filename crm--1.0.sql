@@ -1241,6 +1241,33 @@ COMMENT ON COLUMN crm.territory.weight_model IS 'For the weighted policy: the na
 CREATE INDEX territory_parent_idx ON crm.territory (tenant_id, parent_id);
 CREATE TRIGGER territory_touch BEFORE UPDATE ON crm.territory FOR EACH ROW EXECUTE FUNCTION crm.touch_updated_at();
 
+CREATE FUNCTION crm.territory_check_weight_model() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    -- pg_restore (row_security = off) loads territories before or after the models: no check
+    IF NEW.weight_model IS NULL OR pg_catalog.current_setting('row_security') OPERATOR(pg_catalog.=) 'off' THEN
+        RETURN NEW;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM crm.dmn_model m
+                     JOIN crm.dmn_decision d ON d.tenant_id OPERATOR(pg_catalog.=) m.tenant_id
+                                            AND d.model_id OPERATOR(pg_catalog.=) m.model_id
+                    WHERE m.tenant_id OPERATOR(pg_catalog.=) NEW.tenant_id
+                      AND m.name OPERATOR(pg_catalog.=) NEW.weight_model AND m.is_current
+                      AND d.name OPERATOR(pg_catalog.=) 'weight') THEN
+        RAISE EXCEPTION 'territory "%": weight model "%" has no decision "weight"', NEW.code, NEW.weight_model
+            USING ERRCODE = '42704',
+                  DETAIL = 'The weighted policy scores each rep with crm.decide(weight_model, ''weight'', inputs); without that decision every lead of the territory would fail to dispatch.',
+                  HINT = 'Import or create the model (with a decision named "weight") first, or set weight_model to NULL for the built-in weights.';
+    END IF;
+    RETURN NEW;
+END
+$fn$;
+COMMENT ON FUNCTION crm.territory_check_weight_model() IS 'Trigger (BEFORE INSERT/UPDATE OF weight_model on crm.territory): the named decision model must exist in the tenant with a decision "weight"; checked when the territory is configured, not when its first lead arrives.';
+REVOKE ALL ON FUNCTION crm.territory_check_weight_model() FROM PUBLIC;
+CREATE TRIGGER territory_check_weight_model BEFORE INSERT OR UPDATE OF weight_model ON crm.territory
+    FOR EACH ROW EXECUTE FUNCTION crm.territory_check_weight_model();
+
 CREATE FUNCTION crm.territory_changed() RETURNS trigger
     AS 'MODULE_PATHNAME', 'crm_territory_changed' LANGUAGE C;
 COMMENT ON FUNCTION crm.territory_changed() IS 'Statement trigger on crm.territory: invalidates every backend''s cached territory index used by crm.locate().';
