@@ -155,6 +155,24 @@ extern DispatchReserve dispatch_reserve_rep(int64 tenant_id, int64 rep_id, int32
  */
 extern bool dispatch_write_assignment(const DispatchLead *lead, const DispatchChoice *c);
 
+/* Catalog facts of the direct paths, cached per backend (dispatch_rels.c). */
+typedef struct DispatchRels
+{
+	Oid			rep_load;
+	Oid			rep_load_pkey;
+	AttrNumber	load_open;		/* crm.rep_load.open_leads */
+	AttrNumber	load_total;		/* assigned_total */
+	AttrNumber	load_last;		/* last_assigned_at */
+	Oid			outbox;
+	AttrNumber	outbox_id;		/* InvalidAttrNumber when missing */
+	Oid			outbox_seq;		/* identity sequence of outbox_id, InvalidOid when none */
+	Oid			lead_dispatch;
+	Oid			lead;
+	Oid			lead_ref_idx;	/* unique (tenant_id, external_ref) of crm.lead */
+} DispatchRels;
+
+extern const DispatchRels *dispatch_rels(void);
+
 /* Runs one of the cached plans; returns SPI's result code. */
 typedef enum DispatchPlan
 {

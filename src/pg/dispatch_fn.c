@@ -260,7 +260,10 @@ external_ref_taken(Relation lead_rel, HeapTuple tup, TupleDesc d, const LeadCols
 	if (isnull)
 		return false;
 	/* a direct probe of the unique index: no plan to go stale while the table grows */
-	idx_oid = get_relname_relid("lead_tenant_id_external_ref_key", RelationGetNamespace(lead_rel));
+	if (RelationGetRelid(lead_rel) == dispatch_rels()->lead)
+		idx_oid = dispatch_rels()->lead_ref_idx;
+	else
+		idx_oid = get_relname_relid("lead_tenant_id_external_ref_key", RelationGetNamespace(lead_rel));
 	if (!OidIsValid(idx_oid))
 		elog(ERROR, "unique index lead_tenant_id_external_ref_key of crm.lead is missing");
 	idx = index_open(idx_oid, AccessShareLock);
@@ -273,7 +276,7 @@ external_ref_taken(Relation lead_rel, HeapTuple tup, TupleDesc d, const LeadCols
 	found = index_getnext_slot(scan, ForwardScanDirection, slot);
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
-	index_close(idx, AccessShareLock);
+	index_close(idx, NoLock);
 	return found;
 }
 

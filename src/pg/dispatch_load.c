@@ -35,31 +35,17 @@ struct DispatchLoadReader
 	AttrNumber	last_assigned_at;
 };
 
-static AttrNumber
-load_fnum(Relation rel, const char *name)
-{
-	AttrNumber	n = get_attnum(RelationGetRelid(rel), name);
-
-	if (n == InvalidAttrNumber)
-		elog(ERROR, "crm.rep_load has no column \"%s\"", name);
-	return n;
-}
-
 DispatchLoadReader *
 dispatch_load_begin(void)
 {
 	DispatchLoadReader *r = palloc0(sizeof(DispatchLoadReader));
-	Oid			nsp = get_namespace_oid("crm", false);
-	Oid			relid = get_relname_relid("rep_load", nsp);
-	Oid			idxid = get_relname_relid("rep_load_pkey", nsp);
+	const DispatchRels *dr = dispatch_rels();
 
-	if (!OidIsValid(relid) || !OidIsValid(idxid))
-		elog(ERROR, "crm.rep_load or its primary key is missing");
-	r->rel = table_open(relid, AccessShareLock);
-	r->idx = index_open(idxid, AccessShareLock);
-	r->open_leads = load_fnum(r->rel, "open_leads");
-	r->assigned_total = load_fnum(r->rel, "assigned_total");
-	r->last_assigned_at = load_fnum(r->rel, "last_assigned_at");
+	r->open_leads = dr->load_open;
+	r->assigned_total = dr->load_total;
+	r->last_assigned_at = dr->load_last;
+	r->rel = table_open(dr->rep_load, AccessShareLock);
+	r->idx = index_open(dr->rep_load_pkey, AccessShareLock);
 	r->snap = RegisterSnapshot(GetTransactionSnapshot());
 	r->slot = table_slot_create(r->rel, NULL);
 	r->scan = index_beginscan(r->rel, r->idx, r->snap, 2, 0);
@@ -97,7 +83,8 @@ dispatch_load_end(DispatchLoadReader *r)
 	index_endscan(r->scan);
 	ExecDropSingleTupleTableSlot(r->slot);
 	UnregisterSnapshot(r->snap);
-	index_close(r->idx, AccessShareLock);
-	table_close(r->rel, AccessShareLock);
+	/* the locks are kept until the end of the transaction, as a statement keeps them */
+	index_close(r->idx, NoLock);
+	table_close(r->rel, NoLock);
 	pfree(r);
 }

@@ -69,7 +69,7 @@ insert_index_entries(Relation rel, HeapTuple tup)
 			values[i] = heap_getattr(tup, form->indkey.values[i], RelationGetDescr(rel), &isnull[i]);
 		index_insert(ix, values, isnull, &tup->t_self, rel,
 					 form->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO, false, BuildIndexInfo(ix));
-		index_close(ix, RowExclusiveLock);
+		index_close(ix, NoLock);
 	}
 	list_free(indexes);
 }
@@ -100,24 +100,15 @@ bump_row(Relation rel, TupleTableSlot *slot, AttrNumber open_att, AttrNumber tot
 	CommandCounterIncrement();
 }
 
-static AttrNumber
-att(Relation rel, const char *name)
-{
-	AttrNumber	n = get_attnum(RelationGetRelid(rel), name);
-
-	if (n == InvalidAttrNumber)
-		elog(ERROR, "crm.rep_load has no column \"%s\"", name);
-	return n;
-}
-
 /* locks the row (waiting or not) and reserves a slot when there is room */
 static DispatchReserve
-lock_and_bump(Relation rel, TupleTableSlot *slot, Snapshot snap, int32 capacity, bool wait)
+lock_and_bump(Relation rel, const DispatchRels *dr, TupleTableSlot *slot, Snapshot snap,
+			  int32 capacity, bool wait)
 {
 	TM_FailureData tmfd;
 	TM_Result	res;
 	bool		isnull;
-	AttrNumber	open_att = att(rel, "open_leads");
+	AttrNumber	open_att = dr->load_open;
 
 	res = table_tuple_lock(rel, &slot->tts_tid, snap, slot, GetCurrentCommandId(true),
 						   LockTupleExclusive, wait ? LockWaitBlock : LockWaitSkip,
@@ -144,33 +135,30 @@ lock_and_bump(Relation rel, TupleTableSlot *slot, Snapshot snap, int32 capacity,
 	}
 	if (DatumGetInt32(slot_getattr(slot, open_att, &isnull)) >= capacity)
 		return DISPATCH_RESERVE_FULL;
-	bump_row(rel, slot, open_att, att(rel, "assigned_total"), att(rel, "last_assigned_at"));
+	bump_row(rel, slot, open_att, dr->load_total, dr->load_last);
 	return DISPATCH_RESERVE_OK;
 }
 
 DispatchReserve
 dispatch_reserve_rep(int64 tenant_id, int64 rep_id, int32 capacity, bool wait)
 {
-	Oid			nsp = get_namespace_oid("crm", false);
-	Oid			relid = get_relname_relid("rep_load", nsp);
-	Oid			idxid = get_relname_relid("rep_load_pkey", nsp);
+	DispatchRels dr = *dispatch_rels();
 	Relation	rel;
 	Relation	idx;
 	Snapshot	snap;
 	TupleTableSlot *slot;
 	DispatchReserve r = DISPATCH_RESERVE_NONE;
 
-	if (!OidIsValid(relid) || !OidIsValid(idxid))
-		elog(ERROR, "crm.rep_load or its primary key is missing");
-	rel = table_open(relid, RowExclusiveLock);
-	idx = index_open(idxid, RowExclusiveLock);
+	rel = table_open(dr.rep_load, RowExclusiveLock);
+	idx = index_open(dr.rep_load_pkey, RowExclusiveLock);
 	snap = RegisterSnapshot(GetTransactionSnapshot());
 	slot = table_slot_create(rel, NULL);
 	if (find_row(rel, idx, snap, slot, tenant_id, rep_id))
-		r = lock_and_bump(rel, slot, snap, capacity, wait);
+		r = lock_and_bump(rel, &dr, slot, snap, capacity, wait);
 	ExecDropSingleTupleTableSlot(slot);
 	UnregisterSnapshot(snap);
-	index_close(idx, RowExclusiveLock);
-	table_close(rel, RowExclusiveLock);
+	/* locks kept until the end of the transaction, as an UPDATE statement keeps them */
+	index_close(idx, NoLock);
+	table_close(rel, NoLock);
 	return r;
 }

@@ -27,6 +27,7 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/numeric.h"
 #include "utils/rel.h"
 
 #include "dispatch.h"
@@ -106,33 +107,57 @@ outbox_triggers_known(Relation rel)
 		SessionReplicationRole != SESSION_REPLICATION_ROLE_REPLICA;
 }
 
-static Oid
-crm_relid(const char *name)
+static void
+push_key(JsonbParseState **state, const char *key)
 {
-	Oid			relid = get_relname_relid(name, get_namespace_oid("crm", false));
+	JsonbValue	v;
 
-	if (!OidIsValid(relid))
-		elog(ERROR, "table crm.%s is missing", name);
-	return relid;
+	v.type = jbvString;
+	v.val.string.len = strlen(key);
+	v.val.string.val = (char *) key;
+	pushJsonbValue(state, WJB_KEY, &v);
 }
 
-static char *
-json_time(TimestampTz t)
+static void
+push_int8(JsonbParseState **state, const char *key, int64 value)
 {
-	return JsonEncodeDateTime(NULL, TimestampTzGetDatum(t), TIMESTAMPTZOID, NULL);
+	JsonbValue	v;
+
+	push_key(state, key);
+	v.type = jbvNumeric;
+	v.val.numeric = int64_to_numeric(value);
+	pushJsonbValue(state, WJB_VALUE, &v);
 }
 
-/* the lead.assigned payload, as jsonb_build_object builds it */
+/* a timestamptz as jsonb_build_object writes it: a string in the JSON (ISO 8601) style */
+static void
+push_time(JsonbParseState **state, const char *key, TimestampTz t)
+{
+	JsonbValue	v;
+	char	   *s = JsonEncodeDateTime(NULL, TimestampTzGetDatum(t), TIMESTAMPTZOID, NULL);
+
+	push_key(state, key);
+	v.type = jbvString;
+	v.val.string.len = strlen(s);
+	v.val.string.val = s;
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/* the lead.assigned payload, as jsonb_build_object builds it (built as jsonb, not parsed from text) */
 static Datum
 assigned_payload(const DispatchLead *lead, const DispatchChoice *c, TimestampTz due)
 {
-	StringInfoData buf;
+	JsonbParseState *state = NULL;
+	JsonbValue *res;
 
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"lead_id\": " INT64_FORMAT ", \"rep_id\": " INT64_FORMAT
-					 ", \"territory_id\": " INT64_FORMAT ", \"assigned_at\": \"%s\", \"ack_due_at\": \"%s\"}",
-					 lead->lead_id, c->rep_id, c->territory_id, json_time(lead->at), json_time(due));
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	push_int8(&state, "lead_id", lead->lead_id);
+	push_int8(&state, "rep_id", c->rep_id);
+	push_int8(&state, "territory_id", c->territory_id);
+	push_time(&state, "assigned_at", lead->at);
+	push_time(&state, "ack_due_at", due);
+	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbPGetDatum(JsonbValueToJsonb(res));
 }
 
 typedef struct ColType
@@ -150,9 +175,9 @@ static const ColType outbox_columns[] = {
 
 /* the outbox has only the columns written here and no trigger but outbox_notify */
 static bool
-outbox_usable(void)
+outbox_usable(Oid outbox)
 {
-	Relation	rel = table_open(crm_relid("outbox"), RowExclusiveLock);
+	Relation	rel = table_open(outbox, RowExclusiveLock);
 	TupleDesc	desc = RelationGetDescr(rel);
 	bool		ok = outbox_triggers_known(rel);
 
@@ -166,20 +191,19 @@ outbox_usable(void)
 							  a->atttypid == outbox_columns[j].type);
 		ok = a->attisdropped || (known && !a->attgenerated);
 	}
-	table_close(rel, RowExclusiveLock);
+	table_close(rel, NoLock);
 	return ok;
 }
 
 static bool
-write_outbox(const DispatchLead *lead, const DispatchChoice *c, TimestampTz due)
+write_outbox(const DispatchRels *dr, const DispatchLead *lead, const DispatchChoice *c, TimestampTz due)
 {
-	Relation	rel = table_open(crm_relid("outbox"), RowExclusiveLock);
-	AttrNumber	idatt = get_attnum(RelationGetRelid(rel), "outbox_id");
+	Relation	rel = table_open(dr->outbox, RowExclusiveLock);
 	HeapTuple	tup;
 	int64		outbox_id;
 	bool		ok = false;
 
-	if (idatt != InvalidAttrNumber && outbox_triggers_known(rel))
+	if (OidIsValid(dr->outbox_seq) && outbox_triggers_known(rel))
 	{
 		ColValue	cols[] = {
 			{"tenant_id", INT8OID, Int64GetDatum(lead->tenant_id), false},
@@ -195,7 +219,7 @@ write_outbox(const DispatchLead *lead, const DispatchChoice *c, TimestampTz due)
 			{"attempts", INT4OID, Int32GetDatum(0), false},
 		};
 
-		outbox_id = nextval_internal(getIdentitySequence(RelationGetRelid(rel), idatt, false), false);
+		outbox_id = nextval_internal(dr->outbox_seq, false);
 		cols[1].value = Int64GetDatum(outbox_id);
 		if (form_row(rel, cols, lengthof(cols), &tup))
 		{
@@ -205,14 +229,15 @@ write_outbox(const DispatchLead *lead, const DispatchChoice *c, TimestampTz due)
 			ok = true;
 		}
 	}
-	table_close(rel, RowExclusiveLock);
+	/* the lock is kept until the end of the transaction, as an INSERT statement keeps it */
+	table_close(rel, NoLock);
 	return ok;
 }
 
 static bool
-write_state(const DispatchLead *lead, const DispatchChoice *c, TimestampTz due)
+write_state(const DispatchRels *dr, const DispatchLead *lead, const DispatchChoice *c, TimestampTz due)
 {
-	Relation	rel = table_open(crm_relid("lead_dispatch"), RowExclusiveLock);
+	Relation	rel = table_open(dr->lead_dispatch, RowExclusiveLock);
 	TimestampTz now = GetCurrentTimestamp();
 	Datum		tried = Int64GetDatum(c->rep_id);
 	HeapTuple	tup;
@@ -244,7 +269,7 @@ write_state(const DispatchLead *lead, const DispatchChoice *c, TimestampTz due)
 		insert_row(rel, tup);
 		ok = true;
 	}
-	table_close(rel, RowExclusiveLock);
+	table_close(rel, NoLock);
 	return ok;
 }
 
@@ -256,12 +281,16 @@ bool
 dispatch_write_assignment(const DispatchLead *lead, const DispatchChoice *c)
 {
 	TimestampTz due = lead->at + (int64) c->sla_seconds * USECS_PER_SEC;
+	DispatchRels dr;
 
-	if (!lead->fresh || c->reason != DISPATCH_OK || !outbox_usable())
+	if (!lead->fresh || c->reason != DISPATCH_OK)
 		return false;
-	if (!write_state(lead, c, due))
+	dr = *dispatch_rels();
+	if (!outbox_usable(dr.outbox))
 		return false;
-	if (!write_outbox(lead, c, due))
+	if (!write_state(&dr, lead, c, due))
+		return false;
+	if (!write_outbox(&dr, lead, c, due))
 		elog(ERROR, "dispatch: crm.outbox is not as expected after crm.lead_dispatch was written");
 	CommandCounterIncrement();
 	return true;
