@@ -8,6 +8,9 @@
 
 #include "crm_pg.h"
 
+#include "executor/tuptable.h"
+#include "utils/relcache.h"
+#include "utils/snapshot.h"
 #include "utils/timestamp.h"
 
 #include "dispatch_rank.h"
@@ -130,6 +133,27 @@ extern int64 dispatch_tenant_setting(void);
 
 /* An empty int8[] datum. */
 extern Datum dispatch_empty_int8_array(void);
+
+/*
+ * Finds a rep's visible crm.rep_load row: from the cached root of its HOT chain, or by a probe of
+ * the primary key (dispatch_load.c).  rel, idx and snap stay open while the finder is used.
+ */
+typedef struct DispatchRowFinder
+{
+	Relation	rel;
+	Relation	idx;
+	Snapshot	snap;
+	BlockNumber nblocks;		/* the table's size when the finder began */
+	AttrNumber	tenant_att;
+	AttrNumber	rep_att;
+	struct IndexScanDescData *scan;	/* opened on first use */
+	struct IndexFetchTableData *fetch;	/* opened on first use */
+} DispatchRowFinder;
+
+extern void dispatch_finder_begin(DispatchRowFinder *f, Relation rel, Relation idx, Snapshot snap);
+extern bool dispatch_finder_get(DispatchRowFinder *f, TupleTableSlot *slot, int64 tenant_id,
+								int64 rep_id);
+extern void dispatch_finder_end(DispatchRowFinder *f);
 
 /* Reads crm.rep_load counters by primary key probes (dispatch_load.c). */
 typedef struct DispatchLoadReader DispatchLoadReader;

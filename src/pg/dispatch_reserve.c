@@ -30,24 +30,6 @@
 
 #include "dispatch.h"
 
-/* finds the rep's visible counter row; false when there is none */
-static bool
-find_row(Relation rel, Relation idx, Snapshot snap, TupleTableSlot *slot, int64 tenant_id,
-		 int64 rep_id)
-{
-	ScanKeyData keys[2];
-	IndexScanDesc scan;
-	bool		found;
-
-	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(tenant_id));
-	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(rep_id));
-	scan = index_beginscan(rel, idx, snap, 2, 0);
-	index_rescan(scan, keys, 2, NULL, 0);
-	found = index_getnext_slot(scan, ForwardScanDirection, slot);
-	index_endscan(scan);
-	return found;
-}
-
 /* index entries of a new (non-HOT) row version; only plain column indexes are expected */
 static void
 insert_index_entries(Relation rel, HeapTuple tup)
@@ -147,14 +129,17 @@ dispatch_reserve_rep(int64 tenant_id, int64 rep_id, int32 capacity, bool wait)
 	Relation	idx;
 	Snapshot	snap;
 	TupleTableSlot *slot;
+	DispatchRowFinder finder;
 	DispatchReserve r = DISPATCH_RESERVE_NONE;
 
 	rel = table_open(dr.rep_load, RowExclusiveLock);
 	idx = index_open(dr.rep_load_pkey, RowExclusiveLock);
 	snap = RegisterSnapshot(GetTransactionSnapshot());
 	slot = table_slot_create(rel, NULL);
-	if (find_row(rel, idx, snap, slot, tenant_id, rep_id))
+	dispatch_finder_begin(&finder, rel, idx, snap);
+	if (dispatch_finder_get(&finder, slot, tenant_id, rep_id))
 		r = lock_and_bump(rel, &dr, slot, snap, capacity, wait);
+	dispatch_finder_end(&finder);
 	ExecDropSingleTupleTableSlot(slot);
 	UnregisterSnapshot(snap);
 	/* locks kept until the end of the transaction, as an UPDATE statement keeps them */

@@ -2,7 +2,7 @@
 -- per backend: after DDL that replaces any of them, the next lead must use the new objects.  The
 -- tables they write stay locked until the end of the transaction, as statements would keep them.
 BEGIN;
-SELECT plan(8);
+SELECT plan(10);
 
 INSERT INTO crm.rep (employee_no, name, capacity) SELECT 'K' || g, 'rep ' || g, 100 FROM generate_series(1, 2) g;
 INSERT INTO crm.territory (code, name, fence, assignment_policy)
@@ -45,6 +45,17 @@ ALTER INDEX crm.rep_load_new_pkey RENAME TO rep_load_pkey;
 INSERT INTO crm.lead (external_ref, lon, lat) VALUES ('k3', 118.5, 32);
 SELECT is((SELECT sum(open_leads) FROM crm.rep_load), 3::bigint, 'replaced counter table: the new lead is counted in it');
 SELECT is((SELECT sum(open_leads) FROM crm.rep_load_old), 2::bigint, 'and not in the old one');
+
+-- the counter rows rewritten in the opposite order (other row positions, a new file): every rep's
+-- counter found again by its key, none confused with another rep's row at a remembered position
+CREATE TEMP TABLE keep AS SELECT * FROM crm.rep_load;
+TRUNCATE crm.rep_load;
+INSERT INTO crm.rep_load SELECT * FROM keep ORDER BY rep_id DESC;
+INSERT INTO crm.lead (external_ref, lon, lat) VALUES ('k4', 118.5, 32), ('k5', 118.5, 32), ('k6', 118.5, 32);
+SELECT is((SELECT count(*) FROM crm.rep_load WHERE open_leads = 3), 2::bigint, 'rows moved: three more leads, split 3/3');
+SELECT is((SELECT count(*) FROM crm.rep_load r
+            WHERE r.open_leads = (SELECT count(*) FROM crm.lead l WHERE l.owner_rep_id = r.rep_id)),
+          2::bigint, 'rows moved: every counter equals its rep''s open leads');
 
 SELECT * FROM finish();
 ROLLBACK;
