@@ -197,6 +197,22 @@ typedef struct DispatchRels
 
 extern const DispatchRels *dispatch_rels(void);
 
+/* The insert trigger's switch to the extension owner (dispatch_scope.c). */
+typedef struct DispatchScope
+{
+	Oid			save_user;
+	int			save_sec;
+	bool		prev_open;
+	int			prev_pin;
+} DispatchScope;
+
+extern void dispatch_scope_enter(DispatchScope *s, Oid owner);
+extern void dispatch_scope_exit(DispatchScope *s);
+extern void dispatch_scope_abort(DispatchScope *s);
+
+/* Pins search_path to pg_catalog, pg_temp inside an open scope (before any SQL statement). */
+extern void dispatch_pin_search_path(void);
+
 /* Runs one of the cached plans; returns SPI's result code. */
 typedef enum DispatchPlan
 {

@@ -8,6 +8,7 @@
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/tableam.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
@@ -21,6 +22,7 @@
 #include "utils/jsonb.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 #include "dispatch.h"
 
@@ -155,6 +157,7 @@ dispatch_record(const DispatchLead *lead, const DispatchChoice *c)
 typedef struct LeadCols
 {
 	Oid			relid;
+	Oid			owner_role;		/* owner of the trigger function */
 	int			tenant_id,
 				lead_id,
 				lon,
@@ -177,6 +180,19 @@ fnum(TupleDesc desc, const char *name)
 	return n;
 }
 
+static Oid
+function_owner(Oid fn_oid)
+{
+	HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn_oid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for function %u", fn_oid);
+	owner = ((Form_pg_proc) GETSTRUCT(tup))->proowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
 static LeadCols *
 lead_cols(FunctionCallInfo fcinfo, Relation rel)
 {
@@ -187,6 +203,7 @@ lead_cols(FunctionCallInfo fcinfo, Relation rel)
 		return lc;
 	lc = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(LeadCols));
 	lc->relid = RelationGetRelid(rel);
+	lc->owner_role = function_owner(fcinfo->flinfo->fn_oid);
 	lc->tenant_id = fnum(d, "tenant_id");
 	lc->lead_id = fnum(d, "lead_id");
 	lc->lon = fnum(d, "lon");
@@ -281,36 +298,23 @@ external_ref_taken(Relation lead_rel, HeapTuple tup, TupleDesc d, const LeadCols
 }
 
 /*
- * BEFORE INSERT ON crm.lead FOR EACH ROW.  A lead inserted with status new and no owner is
- * dispatched; one inserted with an owner and an open status only counts towards the owner's load.
+ * The dispatch of a lead being inserted (status new, no owner), or the load of one inserted with
+ * an owner; returns the row to insert.  Runs as the extension owner (dispatch_on_insert()).
  */
-Datum
-crm_lead_dispatch_trigger(PG_FUNCTION_ARGS)
+static HeapTuple
+dispatch_inserted(TriggerData *td, LeadCols *lc, const char *status)
 {
-	TriggerData *td = (TriggerData *) fcinfo->context;
-	HeapTuple	tup;
-	TupleDesc	d;
-	LeadCols   *lc;
+	HeapTuple	tup = td->tg_trigtuple;
+	TupleDesc	d = RelationGetDescr(td->tg_relation);
 	DispatchLead lead;
 	DispatchChoice c;
-	char	   *status;
 	bool		owner_null;
 	int64		owner;
 	Datum		newvals[2];
 	bool		newnulls[2] = {false, false};
 	int			cols[2];
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event))
-		elog(ERROR, "crm.lead_dispatch_trigger() must run BEFORE INSERT FOR EACH ROW");
-	tup = td->tg_trigtuple;
-	d = RelationGetDescr(td->tg_relation);
-	lc = lead_cols(fcinfo, td->tg_relation);
-	status = text_col(tup, d, lc->status);
 	owner = DatumGetInt64(getcol(tup, d, lc->owner, &owner_null));
-	if (status == NULL || (owner_null && strcmp(status, "new") != 0))
-		return PointerGetDatum(tup);
-
 	lead_from_tuple(tup, d, lc, &lead);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -318,7 +322,7 @@ crm_lead_dispatch_trigger(PG_FUNCTION_ARGS)
 	{
 		/* INSERT ... ON CONFLICT DO NOTHING will skip this row (or the insert fails): no dispatch */
 		SPI_finish();
-		return PointerGetDatum(tup);
+		return tup;
 	}
 	if (!owner_null)
 	{
@@ -330,7 +334,7 @@ crm_lead_dispatch_trigger(PG_FUNCTION_ARGS)
 		if (dispatch_status_open(status))
 			dispatch_bump_load(lead.tenant_id, owner, 1, false);
 		SPI_finish();
-		return PointerGetDatum(tup);
+		return tup;
 	}
 	dispatch_choose(&lead, &c);
 	if (c.reason != DISPATCH_OK)
@@ -343,7 +347,52 @@ crm_lead_dispatch_trigger(PG_FUNCTION_ARGS)
 	newvals[0] = Int64GetDatum(owner);
 	newnulls[0] = (c.reason != DISPATCH_OK);
 	newvals[1] = CStringGetTextDatum(c.reason == DISPATCH_OK ? "assigned" : "unassigned");
-	return PointerGetDatum(heap_modify_tuple_by_cols(tup, d, 2, cols, newvals, newnulls));
+	return heap_modify_tuple_by_cols(tup, d, 2, cols, newvals, newnulls);
+}
+
+/*
+ * BEFORE INSERT ON crm.lead FOR EACH ROW.  A lead inserted with status new and no owner is
+ * dispatched; one inserted with an owner and an open status only counts towards the owner's load.
+ *
+ * The function is not SECURITY DEFINER: the work runs inside a scope that switches to the
+ * function's owner, as the definer call would, and pins search_path before any SQL statement
+ * (dispatch_scope.c).  Rows that need no work are returned before the switch.
+ */
+Datum
+crm_lead_dispatch_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	HeapTuple	tup;
+	TupleDesc	d;
+	LeadCols   *lc;
+	char	   *status;
+	bool		owner_null;
+	DispatchScope scope;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		elog(ERROR, "crm.lead_dispatch_trigger() must run BEFORE INSERT FOR EACH ROW");
+	tup = td->tg_trigtuple;
+	d = RelationGetDescr(td->tg_relation);
+	lc = lead_cols(fcinfo, td->tg_relation);
+	status = text_col(tup, d, lc->status);
+	(void) getcol(tup, d, lc->owner, &owner_null);
+	if (status == NULL || (owner_null && strcmp(status, "new") != 0))
+		return PointerGetDatum(tup);
+
+	dispatch_scope_enter(&scope, lc->owner_role);
+	PG_TRY();
+	{
+		tup = dispatch_inserted(td, lc, status);
+	}
+	PG_CATCH();
+	{
+		dispatch_scope_abort(&scope);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	dispatch_scope_exit(&scope);
+	return PointerGetDatum(tup);
 }
 
 /* open owner of a lead tuple, or false */
