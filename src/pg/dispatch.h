@@ -196,6 +196,7 @@ typedef struct DispatchRels
 } DispatchRels;
 
 extern const DispatchRels *dispatch_rels(void);
+extern uint64 dispatch_rels_epoch(void);
 
 /* The insert trigger's switch to the extension owner (dispatch_scope.c). */
 typedef struct DispatchScope

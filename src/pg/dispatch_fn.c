@@ -193,17 +193,13 @@ function_owner(Oid fn_oid)
 	return owner;
 }
 
-static LeadCols *
-lead_cols(FunctionCallInfo fcinfo, Relation rel)
+static void
+fill_cols(LeadCols *lc, Oid fn_oid, Relation rel)
 {
-	LeadCols   *lc = fcinfo->flinfo->fn_extra;
 	TupleDesc	d = RelationGetDescr(rel);
 
-	if (lc != NULL && lc->relid == RelationGetRelid(rel))
-		return lc;
-	lc = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(LeadCols));
 	lc->relid = RelationGetRelid(rel);
-	lc->owner_role = function_owner(fcinfo->flinfo->fn_oid);
+	lc->owner_role = function_owner(fn_oid);
 	lc->tenant_id = fnum(d, "tenant_id");
 	lc->lead_id = fnum(d, "lead_id");
 	lc->lon = fnum(d, "lon");
@@ -214,6 +210,53 @@ lead_cols(FunctionCallInfo fcinfo, Relation rel)
 	lc->owner = fnum(d, "owner_rep_id");
 	lc->created_at = fnum(d, "created_at");
 	lc->external_ref = fnum(d, "external_ref");
+}
+
+/*
+ * For crm.lead, the column numbers and the function's owner are kept per backend and trigger
+ * function, and looked up again after anything dispatch_rels() watches changed (crm.lead's
+ * relcache, any function's pg_proc row); a trigger on another table keeps them per statement.
+ */
+#define BACKEND_COLS 2
+static LeadCols backend_cols[BACKEND_COLS];
+static Oid	backend_fn[BACKEND_COLS];
+static uint64 backend_epoch[BACKEND_COLS];
+
+static LeadCols *
+lead_cols(FunctionCallInfo fcinfo, Relation rel)
+{
+	LeadCols   *lc = fcinfo->flinfo->fn_extra;
+	Oid			fn_oid = fcinfo->flinfo->fn_oid;
+	Oid			relid = RelationGetRelid(rel);
+
+	if (lc != NULL && lc->relid == relid)
+		return lc;
+	if (relid == dispatch_rels()->lead)
+	{
+		uint64		epoch = dispatch_rels_epoch();
+		int			slot = -1;
+
+		for (int i = 0; i < BACKEND_COLS && slot < 0; i++)
+			if (backend_fn[i] == fn_oid)
+				slot = i;
+		if (slot >= 0 && backend_epoch[slot] == epoch && backend_cols[slot].relid == relid)
+			return &backend_cols[slot];
+		for (int i = 0; i < BACKEND_COLS && slot < 0; i++)
+			if (!OidIsValid(backend_fn[i]))
+				slot = i;
+		if (slot < 0)
+			slot = 0;
+		backend_fn[slot] = InvalidOid;	/* unusable until filled (an error may interrupt) */
+		fill_cols(&backend_cols[slot], fn_oid, rel);
+		/* an invalidation while filling: looked up again next time */
+		backend_epoch[slot] = epoch;
+		backend_fn[slot] = fn_oid;
+		if (dispatch_rels_epoch() != epoch)
+			backend_fn[slot] = InvalidOid;
+		return &backend_cols[slot];
+	}
+	lc = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(LeadCols));
+	fill_cols(lc, fn_oid, rel);
 	fcinfo->flinfo->fn_extra = lc;
 	return lc;
 }

@@ -6,8 +6,10 @@
  * Looking these up by name cost several catalog cache probes and a pg_depend scan (the identity
  * sequence) per lead.  The cache is dropped whole when anything it was derived from may have
  * changed: a relcache invalidation of one of the cached relations (ALTER TABLE, identity
- * changes, DROP) or of everything, and any change of a pg_class or pg_namespace row by name
- * (CREATE, DROP, RENAME of a relation or schema).  The callbacks are registered on first use.
+ * changes, DROP) or of everything, and any change of a pg_class, pg_namespace or pg_proc row
+ * (CREATE, DROP, RENAME of a relation or schema; a function's new owner).  The callbacks are
+ * registered on first use.  dispatch_rels_epoch() tells derived caches that the facts were
+ * looked up again.
  */
 #include "postgres.h"
 
@@ -23,6 +25,7 @@ static DispatchRels rels;
 static bool rels_valid = false;
 static bool callbacks_registered = false;
 static uint64 inval_count = 0;
+static uint64 epoch = 0;		/* bumped whenever the facts are looked up again */
 
 static void
 rels_relcache_inval(Datum arg, Oid relid)
@@ -76,6 +79,8 @@ dispatch_rels(void)
 		CacheRegisterRelcacheCallback(rels_relcache_inval, (Datum) 0);
 		CacheRegisterSyscacheCallback(RELNAMENSP, rels_syscache_inval, (Datum) 0);
 		CacheRegisterSyscacheCallback(NAMESPACENAME, rels_syscache_inval, (Datum) 0);
+		/* function owners (dispatch_fn.c keeps the trigger function's owner with the facts) */
+		CacheRegisterSyscacheCallback(PROCOID, rels_syscache_inval, (Datum) 0);
 		callbacks_registered = true;
 	}
 	seen = inval_count;
@@ -97,5 +102,13 @@ dispatch_rels(void)
 	/* an invalidation received while looking up leaves the cache invalid: looked up again next time */
 	rels = r;
 	rels_valid = (inval_count == seen);
+	epoch++;
 	return &rels;
+}
+
+/* changes whenever dispatch_rels() looked the facts up again: what is derived from them is stale */
+uint64
+dispatch_rels_epoch(void)
+{
+	return epoch;
 }

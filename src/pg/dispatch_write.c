@@ -175,9 +175,8 @@ static const ColType outbox_columns[] = {
 
 /* the outbox has only the columns written here and no trigger but outbox_notify */
 static bool
-outbox_usable(Oid outbox)
+outbox_usable(Relation rel)
 {
-	Relation	rel = table_open(outbox, RowExclusiveLock);
 	TupleDesc	desc = RelationGetDescr(rel);
 	bool		ok = outbox_triggers_known(rel);
 
@@ -191,14 +190,13 @@ outbox_usable(Oid outbox)
 							  a->atttypid == outbox_columns[j].type);
 		ok = a->attisdropped || (known && !a->attgenerated);
 	}
-	table_close(rel, NoLock);
 	return ok;
 }
 
 static bool
-write_outbox(const DispatchRels *dr, const DispatchLead *lead, const DispatchChoice *c, TimestampTz due)
+write_outbox(const DispatchRels *dr, Relation rel, const DispatchLead *lead, const DispatchChoice *c,
+			 TimestampTz due)
 {
-	Relation	rel = table_open(dr->outbox, RowExclusiveLock);
 	HeapTuple	tup;
 	int64		outbox_id;
 	bool		ok = false;
@@ -229,8 +227,6 @@ write_outbox(const DispatchRels *dr, const DispatchLead *lead, const DispatchCho
 			ok = true;
 		}
 	}
-	/* the lock is kept until the end of the transaction, as an INSERT statement keeps it */
-	table_close(rel, NoLock);
 	return ok;
 }
 
@@ -282,16 +278,19 @@ dispatch_write_assignment(const DispatchLead *lead, const DispatchChoice *c)
 {
 	TimestampTz due = lead->at + (int64) c->sla_seconds * USECS_PER_SEC;
 	DispatchRels dr;
+	Relation	outbox;
+	bool		ok;
 
 	if (!lead->fresh || c->reason != DISPATCH_OK)
 		return false;
 	dr = *dispatch_rels();
-	if (!outbox_usable(dr.outbox))
-		return false;
-	if (!write_state(&dr, lead, c, due))
-		return false;
-	if (!write_outbox(&dr, lead, c, due))
+	/* the lock is kept until the end of the transaction, as an INSERT statement keeps it */
+	outbox = table_open(dr.outbox, RowExclusiveLock);
+	ok = OidIsValid(dr.outbox_seq) && outbox_usable(outbox) && write_state(&dr, lead, c, due);
+	if (ok && !write_outbox(&dr, outbox, lead, c, due))
 		elog(ERROR, "dispatch: crm.outbox is not as expected after crm.lead_dispatch was written");
-	CommandCounterIncrement();
-	return true;
+	table_close(outbox, NoLock);
+	if (ok)
+		CommandCounterIncrement();
+	return ok;
 }

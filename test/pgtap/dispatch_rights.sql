@@ -3,7 +3,7 @@
 -- statements run as the owner through its search_path, gets its own identity and settings back
 -- (also after an error), and gains no right it did not have.
 BEGIN;
-SELECT plan(14);
+SELECT plan(15);
 
 CREATE ROLE tap_ins LOGIN IN ROLE crm_manager;
 
@@ -84,6 +84,13 @@ SELECT throws_ok($$UPDATE crm.rep_load SET open_leads = 0$$, '42501', NULL, 'the
 SELECT throws_ok($$INSERT INTO crm.lead_dispatch (lead_id, lead_created_at) VALUES (1, now())$$, '42501', NULL,
                  'nor the dispatch state');
 RESET ROLE;
+
+-- the switch follows the function's owner: a new owner (here one without any right) takes effect
+-- at once in a backend that has dispatched before
+CREATE ROLE tap_weak NOLOGIN;
+ALTER FUNCTION crm.lead_dispatch_trigger() OWNER TO tap_weak;
+SELECT throws_ok($$INSERT INTO crm.lead (external_ref, lon, lat) VALUES ('r6', 118.5, 32)$$, '42501', NULL,
+                 'a new owner of the trigger function is used at once');
 
 SELECT * FROM finish();
 ROLLBACK;
