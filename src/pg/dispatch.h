@@ -155,8 +155,23 @@ extern bool dispatch_finder_get(DispatchRowFinder *f, TupleTableSlot *slot, int6
 								int64 rep_id);
 extern void dispatch_finder_end(DispatchRowFinder *f);
 
-/* Reads crm.rep_load counters by primary key probes (dispatch_load.c). */
-typedef struct DispatchLoadReader DispatchLoadReader;
+/*
+ * Reads crm.rep_load counters by primary key probes (dispatch_load.c), and reserves reps with
+ * the same relations, snapshot and slot (dispatch_reserve.c).  The table is opened with
+ * RowExclusiveLock, as the reservation needs it.
+ */
+typedef struct DispatchLoadReader
+{
+	DispatchRowFinder finder;
+	Relation	rel;
+	Relation	idx;
+	Snapshot	snap;
+	TupleTableSlot *slot;
+	AttrNumber	open_leads;
+	AttrNumber	assigned_total;
+	AttrNumber	last_assigned_at;
+} DispatchLoadReader;
+
 extern DispatchLoadReader *dispatch_load_begin(void);
 extern bool dispatch_load_read(DispatchLoadReader *r, int64 tenant_id, int64 rep_id,
 							   int32 *open_leads, int64 *assigned_total, double *last_assigned);
@@ -171,7 +186,8 @@ typedef enum DispatchReserve
 	DISPATCH_RESERVE_OK			/* locked and open_leads + 1 */
 } DispatchReserve;
 
-extern DispatchReserve dispatch_reserve_rep(int64 tenant_id, int64 rep_id, int32 capacity, bool wait);
+extern DispatchReserve dispatch_reserve_rep(DispatchLoadReader *r, int64 tenant_id, int64 rep_id,
+											int32 capacity, bool wait);
 
 /*
  * Writes the dispatch state and outbox row of an automatic assignment of a fresh lead directly

@@ -34,18 +34,6 @@
 
 #include "dispatch.h"
 
-struct DispatchLoadReader
-{
-	DispatchRowFinder finder;
-	Relation	rel;
-	Relation	idx;
-	Snapshot	snap;
-	TupleTableSlot *slot;
-	AttrNumber	open_leads;
-	AttrNumber	assigned_total;
-	AttrNumber	last_assigned_at;
-};
-
 typedef struct RootKey
 {
 	int64		tenant_id;
@@ -186,8 +174,8 @@ dispatch_load_begin(void)
 	r->open_leads = dr->load_open;
 	r->assigned_total = dr->load_total;
 	r->last_assigned_at = dr->load_last;
-	r->rel = table_open(dr->rep_load, AccessShareLock);
-	r->idx = index_open(dr->rep_load_pkey, AccessShareLock);
+	r->rel = table_open(dr->rep_load, RowExclusiveLock);
+	r->idx = index_open(dr->rep_load_pkey, RowExclusiveLock);
 	r->snap = RegisterSnapshot(GetTransactionSnapshot());
 	r->slot = table_slot_create(r->rel, NULL);
 	dispatch_finder_begin(&r->finder, r->rel, r->idx, r->snap);

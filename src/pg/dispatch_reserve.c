@@ -121,29 +121,21 @@ lock_and_bump(Relation rel, const DispatchRels *dr, TupleTableSlot *slot, Snapsh
 	return DISPATCH_RESERVE_OK;
 }
 
+/*
+ * The counter row is found with the reader's snapshot (taken when the loads were read for
+ * ranking): if the row changed since, locking follows it to its newest version (READ COMMITTED)
+ * or fails (REPEATABLE READ), exactly as for a snapshot taken now.
+ */
 DispatchReserve
-dispatch_reserve_rep(int64 tenant_id, int64 rep_id, int32 capacity, bool wait)
+dispatch_reserve_rep(DispatchLoadReader *r, int64 tenant_id, int64 rep_id, int32 capacity, bool wait)
 {
 	DispatchRels dr = *dispatch_rels();
-	Relation	rel;
-	Relation	idx;
-	Snapshot	snap;
-	TupleTableSlot *slot;
-	DispatchRowFinder finder;
-	DispatchReserve r = DISPATCH_RESERVE_NONE;
+	DispatchReserve res = DISPATCH_RESERVE_NONE;
 
-	rel = table_open(dr.rep_load, RowExclusiveLock);
-	idx = index_open(dr.rep_load_pkey, RowExclusiveLock);
-	snap = RegisterSnapshot(GetTransactionSnapshot());
-	slot = table_slot_create(rel, NULL);
-	dispatch_finder_begin(&finder, rel, idx, snap);
-	if (dispatch_finder_get(&finder, slot, tenant_id, rep_id))
-		r = lock_and_bump(rel, &dr, slot, snap, capacity, wait);
-	dispatch_finder_end(&finder);
-	ExecDropSingleTupleTableSlot(slot);
-	UnregisterSnapshot(snap);
-	/* locks kept until the end of the transaction, as an UPDATE statement keeps them */
-	index_close(idx, NoLock);
-	table_close(rel, NoLock);
-	return r;
+	if (RelationGetRelid(r->rel) != dr.rep_load)
+		elog(ERROR, "crm.rep_load changed while a lead was being dispatched");
+	if (dispatch_finder_get(&r->finder, r->slot, tenant_id, rep_id))
+		res = lock_and_bump(r->rel, &dr, r->slot, r->snap, capacity, wait);
+	ExecClearTuple(r->slot);
+	return res;
 }
