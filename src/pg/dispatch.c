@@ -104,6 +104,8 @@ static int	n_member_loads;
 
 #define MAX_TERRITORIES 64
 
+static bool could_take(const DispatchLead *lead, const DispatchMembers *m, const CachedRep *r);
+
 /*
  * The containing active territories of the lead's tenant, by priority, with their settings and
  * the counters of their members.  The spatial index is probed directly (the tenant is checked
@@ -148,6 +150,12 @@ locate(const DispatchLead *lead, Territory **out, DispatchLoadReader **reader)
 		{
 			MemberLoad *ml = &member_loads[n_member_loads];
 
+			/*
+			 * Ranking filters by qualification and working hours before it looks at loads: a
+			 * rep that fails them (or may not get the lead) needs no counter read.
+			 */
+			if (!could_take(lead, m, &m->reps[j]))
+				continue;
 			if (lr == NULL)
 				lr = dispatch_load_begin();
 			ml->territory_id = t[i].territory_id;
@@ -244,6 +252,13 @@ excluded(const DispatchLead *lead, int64 rep_id)
 		if (lead->exclude_ids[i] == rep_id)
 			return true;
 	return false;
+}
+
+/* passes the filters that come before loads in ranking (dispatch_rank) */
+static bool
+could_take(const DispatchLead *lead, const DispatchMembers *m, const CachedRep *r)
+{
+	return !excluded(lead, r->rep_id) && qualified(lead, m, r) && in_hours(lead, r);
 }
 
 /* the loads located with the territory; a rep without a load row is never reserved */
