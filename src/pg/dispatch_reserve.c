@@ -6,6 +6,8 @@
  * Same semantics as
  *   SELECT ... FROM crm.rep_load WHERE (tenant_id, rep_id) = (..) FOR UPDATE [SKIP LOCKED];
  *   UPDATE crm.rep_load SET open_leads = open_leads + 1, ... WHERE ... AND open_leads < capacity;
+ * When the version read has room and is still the newest, unlocked, it is updated at once
+ * (bump_unlocked), which is what locking it and updating it would do, in one step.
  * READ COMMITTED follows the row to its newest version after waiting; REPEATABLE READ and
  * SERIALIZABLE raise a serialization failure when the row changed since the snapshot.  The
  * table has no triggers; its check (open_leads >= 0) holds for an increment; its foreign key is
@@ -56,30 +58,72 @@ insert_index_entries(Relation rel, HeapTuple tup)
 	list_free(indexes);
 }
 
-/* open_leads + 1, assigned_total + 1, last_assigned_at = now on the locked row version */
-static void
-bump_row(Relation rel, TupleTableSlot *slot, AttrNumber open_att, AttrNumber total_att,
-		 AttrNumber last_att)
+/* the row version with open_leads + 1, assigned_total + 1, last_assigned_at = now */
+static HeapTuple
+bumped_tuple(Relation rel, TupleTableSlot *slot, const DispatchRels *dr)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
 	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
-	HeapTuple	newtup;
 
 	slot_getallattrs(slot);
 	memcpy(values, slot->tts_values, sizeof(Datum) * desc->natts);
 	memcpy(nulls, slot->tts_isnull, sizeof(bool) * desc->natts);
-	values[open_att - 1] = Int32GetDatum(DatumGetInt32(values[open_att - 1]) + 1);
-	values[total_att - 1] = Int64GetDatum(DatumGetInt64(values[total_att - 1]) + 1);
-	values[last_att - 1] = TimestampTzGetDatum(GetCurrentTimestamp());
-	nulls[last_att - 1] = false;
-	newtup = heap_form_tuple(desc, values, nulls);
-	simple_heap_update(rel, &slot->tts_tid, newtup);
+	values[dr->load_open - 1] = Int32GetDatum(DatumGetInt32(values[dr->load_open - 1]) + 1);
+	values[dr->load_total - 1] = Int64GetDatum(DatumGetInt64(values[dr->load_total - 1]) + 1);
+	values[dr->load_last - 1] = TimestampTzGetDatum(GetCurrentTimestamp());
+	nulls[dr->load_last - 1] = false;
+	return heap_form_tuple(desc, values, nulls);
+}
+
+/* after the new version is in place */
+static void
+bumped(Relation rel, HeapTuple newtup)
+{
 	if (!HeapTupleIsHeapOnly(newtup))
 		insert_index_entries(rel, newtup);
 	heap_freetuple(newtup);
 	/* later statements of this transaction (and the next lead's ranking) see the new counters */
 	CommandCounterIncrement();
+}
+
+/* the bump on the locked row version */
+static void
+bump_row(Relation rel, TupleTableSlot *slot, const DispatchRels *dr)
+{
+	HeapTuple	newtup = bumped_tuple(rel, slot, dr);
+
+	simple_heap_update(rel, &slot->tts_tid, newtup);
+	bumped(rel, newtup);
+}
+
+/*
+ * The bump without a separate lock: when the version read with the snapshot has room, it is
+ * updated directly, which succeeds only if it is still the newest version and nobody holds a
+ * lock on it (no waiting).  An update takes the row lock itself, so the outcome is that of
+ * locking, re-checking the same version and updating, with one WAL record instead of two.
+ * False, with nothing changed, in every other case: the caller then locks as usual (waiting or
+ * skipping, following a newer version, re-checking capacity there).
+ */
+static bool
+bump_unlocked(Relation rel, TupleTableSlot *slot, const DispatchRels *dr, int32 capacity)
+{
+	bool		isnull;
+	HeapTuple	newtup;
+	TM_FailureData tmfd;
+	LockTupleMode lockmode;
+
+	if (DatumGetInt32(slot_getattr(slot, dr->load_open, &isnull)) >= capacity)
+		return false;
+	newtup = bumped_tuple(rel, slot, dr);
+	if (heap_update(rel, &slot->tts_tid, newtup, GetCurrentCommandId(true), InvalidSnapshot,
+					false, &tmfd, &lockmode) != TM_Ok)
+	{
+		heap_freetuple(newtup);
+		return false;
+	}
+	bumped(rel, newtup);
+	return true;
 }
 
 /* locks the row (waiting or not) and reserves a slot when there is room */
@@ -92,6 +136,8 @@ lock_and_bump(Relation rel, const DispatchRels *dr, TupleTableSlot *slot, Snapsh
 	bool		isnull;
 	AttrNumber	open_att = dr->load_open;
 
+	if (bump_unlocked(rel, slot, dr, capacity))
+		return DISPATCH_RESERVE_OK;
 	res = table_tuple_lock(rel, &slot->tts_tid, snap, slot, GetCurrentCommandId(true),
 						   LockTupleExclusive, wait ? LockWaitBlock : LockWaitSkip,
 						   IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
@@ -117,7 +163,7 @@ lock_and_bump(Relation rel, const DispatchRels *dr, TupleTableSlot *slot, Snapsh
 	}
 	if (DatumGetInt32(slot_getattr(slot, open_att, &isnull)) >= capacity)
 		return DISPATCH_RESERVE_FULL;
-	bump_row(rel, slot, open_att, dr->load_total, dr->load_last);
+	bump_row(rel, slot, dr);
 	return DISPATCH_RESERVE_OK;
 }
 
