@@ -342,7 +342,7 @@ external_ref_taken(Relation lead_rel, HeapTuple tup, TupleDesc d, const LeadCols
 
 /*
  * The dispatch of a lead being inserted (status new, no owner), or the load of one inserted with
- * an owner; returns the row to insert.  Runs as the extension owner (dispatch_on_insert()).
+ * an owner; returns the row to insert.  Runs as the function's owner (crm_lead_dispatch_trigger()).
  */
 static HeapTuple
 dispatch_inserted(TriggerData *td, LeadCols *lc, const char *status)

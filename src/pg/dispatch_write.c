@@ -283,10 +283,12 @@ dispatch_write_assignment(const DispatchLead *lead, const DispatchChoice *c)
 
 	if (!lead->fresh || c->reason != DISPATCH_OK)
 		return false;
-	dr = *dispatch_rels();
 	/* the lock is kept until the end of the transaction, as an INSERT statement keeps it */
-	outbox = table_open(dr.outbox, RowExclusiveLock);
-	ok = OidIsValid(dr.outbox_seq) && outbox_usable(outbox) && write_state(&dr, lead, c, due);
+	outbox = table_open(dispatch_rels()->outbox, RowExclusiveLock);
+	/* taken after the lock: DDL committed while waiting for it has been seen */
+	dr = *dispatch_rels();
+	ok = dr.outbox == RelationGetRelid(outbox) && OidIsValid(dr.outbox_seq) &&
+		outbox_usable(outbox) && write_state(&dr, lead, c, due);
 	if (ok && !write_outbox(&dr, outbox, lead, c, due))
 		elog(ERROR, "dispatch: crm.outbox is not as expected after crm.lead_dispatch was written");
 	table_close(outbox, NoLock);
