@@ -43,6 +43,23 @@ typedef struct ColValue
 	bool		isnull;
 } ColValue;
 
+/*
+ * The index of the value named name, or -1; the values are listed in the table's column order,
+ * so the search starts at the column's position (one comparison per column as a rule).
+ */
+static int
+find_col(const char *name, int pos, const ColValue *cols, int ncols)
+{
+	for (int k = 0; k < ncols; k++)
+	{
+		int			j = (pos + k) % ncols;
+
+		if (strcmp(name, cols[j].name) == 0)
+			return j;
+	}
+	return -1;
+}
+
 /* forms the row from named values; false when the table has a column not named, or of another type */
 static bool
 form_row(Relation rel, const ColValue *cols, int ncols, HeapTuple *out)
@@ -62,10 +79,8 @@ form_row(Relation rel, const ColValue *cols, int ncols, HeapTuple *out)
 		nulls[i] = true;
 		if (a->attisdropped)
 			continue;
-		for (j = 0; j < ncols; j++)
-			if (strcmp(NameStr(a->attname), cols[j].name) == 0)
-				break;
-		if (j == ncols || a->attgenerated || a->atttypid != cols[j].type)
+		j = find_col(NameStr(a->attname), i, cols, ncols);
+		if (j < 0 || a->attgenerated || a->atttypid != cols[j].type)
 			return false;
 		values[i] = cols[j].value;
 		nulls[i] = cols[j].isnull;
@@ -184,10 +199,16 @@ outbox_usable(Relation rel)
 	{
 		Form_pg_attribute a = TupleDescAttr(desc, i);
 		bool		known = false;
+		int			n = (int) lengthof(outbox_columns);
 
-		for (int j = 0; j < (int) lengthof(outbox_columns); j++)
-			known = known || (strcmp(NameStr(a->attname), outbox_columns[j].name) == 0 &&
-							  a->atttypid == outbox_columns[j].type);
+		/* listed in the table's column order: the search starts at the column's position */
+		for (int k = 0; k < n && !known; k++)
+		{
+			int			j = (i + k) % n;
+
+			known = strcmp(NameStr(a->attname), outbox_columns[j].name) == 0 &&
+				a->atttypid == outbox_columns[j].type;
+		}
 		ok = a->attisdropped || (known && !a->attgenerated);
 	}
 	return ok;

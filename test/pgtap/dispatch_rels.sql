@@ -2,7 +2,7 @@
 -- per backend: after DDL that replaces any of them, the next lead must use the new objects.  The
 -- tables they write stay locked until the end of the transaction, as statements would keep them.
 BEGIN;
-SELECT plan(10);
+SELECT plan(13);
 
 INSERT INTO crm.rep (employee_no, name, capacity) SELECT 'K' || g, 'rep ' || g, 100 FROM generate_series(1, 2) g;
 INSERT INTO crm.territory (code, name, fence, assignment_policy)
@@ -56,6 +56,20 @@ SELECT is((SELECT count(*) FROM crm.rep_load WHERE open_leads = 3), 2::bigint, '
 SELECT is((SELECT count(*) FROM crm.rep_load r
             WHERE r.open_leads = (SELECT count(*) FROM crm.lead l WHERE l.owner_rep_id = r.rep_id)),
           2::bigint, 'rows moved: every counter equals its rep''s open leads');
+
+-- a column the direct path does not know: the record statement writes the rows instead; a
+-- dropped column is skipped by the direct path
+ALTER TABLE crm.lead_dispatch ADD COLUMN tap_note text DEFAULT 'by statement';
+INSERT INTO crm.lead (external_ref, lon, lat) VALUES ('k7', 118.5, 32);
+SELECT is((SELECT d.tap_note FROM crm.lead_dispatch d JOIN crm.lead l USING (tenant_id, lead_id) WHERE l.external_ref = 'k7'),
+          'by statement', 'unknown column in crm.lead_dispatch: written by the record statement (its default applied)');
+SELECT is((SELECT count(*) FROM crm.outbox o JOIN crm.lead l ON l.lead_id = o.entity_id WHERE l.external_ref = 'k7'),
+          1::bigint, 'and pushed once');
+ALTER TABLE crm.lead_dispatch DROP COLUMN tap_note;
+INSERT INTO crm.lead (external_ref, lon, lat) VALUES ('k8', 118.5, 32);
+SELECT is((SELECT count(*) FROM crm.lead_dispatch d JOIN crm.lead l USING (tenant_id, lead_id)
+            WHERE l.external_ref = 'k8' AND d.rep_id = l.owner_rep_id AND d.tried_reps = ARRAY[d.rep_id]),
+          1::bigint, 'after the column is dropped: dispatch state complete');
 
 SELECT * FROM finish();
 ROLLBACK;
