@@ -104,6 +104,8 @@ static int	n_member_loads;
 
 #define MAX_TERRITORIES 64
 
+static bool could_take(const DispatchLead *lead, const DispatchMembers *m, const CachedRep *r);
+
 /*
  * The containing active territories of the lead's tenant, by priority, with their settings and
  * the counters of their members.  The spatial index is probed directly (the tenant is checked
@@ -112,7 +114,7 @@ static int	n_member_loads;
  * located nowhere, as crm.locate() would locate it in the session's tenant.
  */
 static int
-locate(const DispatchLead *lead, Territory **out)
+locate(const DispatchLead *lead, Territory **out, DispatchLoadReader **reader)
 {
 	int64		ids[MAX_TERRITORIES];
 	Territory  *t;
@@ -148,6 +150,12 @@ locate(const DispatchLead *lead, Territory **out)
 		{
 			MemberLoad *ml = &member_loads[n_member_loads];
 
+			/*
+			 * Ranking filters by qualification and working hours before it looks at loads: a
+			 * rep that fails them (or may not get the lead) needs no counter read.
+			 */
+			if (!could_take(lead, m, &m->reps[j]))
+				continue;
 			if (lr == NULL)
 				lr = dispatch_load_begin();
 			ml->territory_id = t[i].territory_id;
@@ -157,8 +165,8 @@ locate(const DispatchLead *lead, Territory **out)
 				n_member_loads++;
 		}
 	}
-	if (lr != NULL)
-		dispatch_load_end(lr);
+	/* kept open for the reservation (dispatch_reserve_rep), ended by dispatch_choose() */
+	*reader = lr;
 	*out = t;
 	return k;
 }
@@ -246,6 +254,13 @@ excluded(const DispatchLead *lead, int64 rep_id)
 	return false;
 }
 
+/* passes the filters that come before loads in ranking (dispatch_rank) */
+static bool
+could_take(const DispatchLead *lead, const DispatchMembers *m, const CachedRep *r)
+{
+	return !excluded(lead, r->rep_id) && qualified(lead, m, r) && in_hours(lead, r);
+}
+
 /* the loads located with the territory; a rep without a load row is never reserved */
 static void
 read_loads(int64 territory_id, DispatchCandidate *c, int n)
@@ -307,8 +322,8 @@ load_candidates(const DispatchLead *lead, const Territory *t, DispatchPolicy pol
  * rep locked by another transaction is reported busy (*busy) instead of waited for.
  */
 static bool
-try_reserve(const DispatchLead *lead, const Territory *t, const DispatchCandidate *c,
-			const char *employee_no, bool wait, bool *busy)
+try_reserve(DispatchLoadReader *lr, const DispatchLead *lead, const Territory *t,
+			const DispatchCandidate *c, const char *employee_no, bool wait, bool *busy)
 {
 	DispatchChoice rec;
 	Datum		v[12];
@@ -318,7 +333,7 @@ try_reserve(const DispatchLead *lead, const Territory *t, const DispatchCandidat
 	*busy = false;
 	if (wait && holds_rep_above(lead->tenant_id, c->rep_id))
 		return false;			/* waiting could close a cycle: treat the rep as unavailable */
-	r = dispatch_reserve_rep(lead->tenant_id, c->rep_id, c->capacity, wait);
+	r = dispatch_reserve_rep(lr, lead->tenant_id, c->rep_id, c->capacity, wait);
 	if (r == DISPATCH_RESERVE_BUSY)
 	{
 		*busy = true;
@@ -359,22 +374,22 @@ dispatch_bump_load(int64 tenant_id, int64 rep_id, int delta, bool count_assignme
 
 /* reserves (and records) the first ranked candidate with room; returns its index or -1 */
 static int
-reserve(const DispatchLead *lead, const Territory *t, const DispatchMembers *m,
-		DispatchCandidate *c, int n)
+reserve(DispatchLoadReader *lr, const DispatchLead *lead, const Territory *t,
+		const DispatchMembers *m, DispatchCandidate *c, int n)
 {
 	bool	   *skipped = palloc0(sizeof(bool) * n);
 
 	for (int i = 0; i < n; i++)
-		if (try_reserve(lead, t, &c[i], m->reps[c[i].slot].employee_no, false, &skipped[i]))
+		if (try_reserve(lr, lead, t, &c[i], m->reps[c[i].slot].employee_no, false, &skipped[i]))
 			return i;
 	for (int i = 0; i < n; i++)
-		if (skipped[i] && try_reserve(lead, t, &c[i], m->reps[c[i].slot].employee_no, true, &skipped[i]))
+		if (skipped[i] && try_reserve(lr, lead, t, &c[i], m->reps[c[i].slot].employee_no, true, &skipped[i]))
 			return i;
 	return -1;
 }
 
 static DispatchReason
-try_territory(const DispatchLead *lead, const Territory *t, DispatchChoice *out)
+try_territory(DispatchLoadReader *lr, const DispatchLead *lead, const Territory *t, DispatchChoice *out)
 {
 	DispatchPolicy policy;
 	DispatchCandidate *c;
@@ -393,7 +408,9 @@ try_territory(const DispatchLead *lead, const Territory *t, DispatchChoice *out)
 	n = dispatch_rank(c, n, policy, lead->lead_id, &reason);
 	if (n == 0)
 		return reason;
-	chosen = reserve(lead, t, m, c, n);
+	if (lr == NULL)
+		return DISPATCH_ALL_AT_CAPACITY;	/* no member has a counter row: never reserved */
+	chosen = reserve(lr, lead, t, m, c, n);
 	if (chosen < 0)
 		return DISPATCH_ALL_AT_CAPACITY;
 	out->rep_id = c[chosen].rep_id;
@@ -448,6 +465,7 @@ dispatch_choose(const DispatchLead *lead_in, DispatchChoice *out)
 	DispatchLead lead_copy = *lead_in;
 	DispatchLead *lead = &lead_copy;
 	Territory  *t;
+	DispatchLoadReader *lr = NULL;
 	StringInfoData detail;
 	int			n;
 
@@ -458,9 +476,11 @@ dispatch_choose(const DispatchLead *lead_in, DispatchChoice *out)
 		return;
 	}
 	prepare_lead(lead);
-	n = locate(lead, &t);
+	n = locate(lead, &t, &lr);
 	if (n == 0)
 	{
+		if (lr != NULL)
+			dispatch_load_end(lr);
 		out->reason = DISPATCH_NO_TERRITORY;
 		return;
 	}
@@ -468,7 +488,7 @@ dispatch_choose(const DispatchLead *lead_in, DispatchChoice *out)
 	appendStringInfoChar(&detail, '[');
 	for (int i = 0; i < n; i++)
 	{
-		DispatchReason r = try_territory(lead, &t[i], out);
+		DispatchReason r = try_territory(lr, lead, &t[i], out);
 
 		if (r == DISPATCH_OK || i == 0)
 		{
@@ -478,10 +498,14 @@ dispatch_choose(const DispatchLead *lead_in, DispatchChoice *out)
 			out->sla_seconds = t[i].sla_seconds;
 		}
 		if (r == DISPATCH_OK)
-			return;
+			break;
 		appendStringInfo(&detail, "%s{\"territory_id\": " INT64_FORMAT ", \"reason\": \"%s\"}",
 						 i > 0 ? ", " : "", t[i].territory_id, dispatch_reason_name(r));
 	}
+	if (lr != NULL)
+		dispatch_load_end(lr);
+	if (out->reason == DISPATCH_OK)
+		return;
 	appendStringInfoChar(&detail, ']');
 	out->detail = detail.data;
 }

@@ -8,6 +8,9 @@
 
 #include "crm_pg.h"
 
+#include "executor/tuptable.h"
+#include "utils/relcache.h"
+#include "utils/snapshot.h"
 #include "utils/timestamp.h"
 
 #include "dispatch_rank.h"
@@ -131,8 +134,44 @@ extern int64 dispatch_tenant_setting(void);
 /* An empty int8[] datum. */
 extern Datum dispatch_empty_int8_array(void);
 
-/* Reads crm.rep_load counters by primary key probes (dispatch_load.c). */
-typedef struct DispatchLoadReader DispatchLoadReader;
+/*
+ * Finds a rep's visible crm.rep_load row: from the cached root of its HOT chain, or by a probe of
+ * the primary key (dispatch_load.c).  rel, idx and snap stay open while the finder is used.
+ */
+typedef struct DispatchRowFinder
+{
+	Relation	rel;
+	Relation	idx;
+	Snapshot	snap;
+	BlockNumber nblocks;		/* the table's size when the finder began */
+	AttrNumber	tenant_att;
+	AttrNumber	rep_att;
+	struct IndexScanDescData *scan;	/* opened on first use */
+	struct IndexFetchTableData *fetch;	/* opened on first use */
+} DispatchRowFinder;
+
+extern void dispatch_finder_begin(DispatchRowFinder *f, Relation rel, Relation idx, Snapshot snap);
+extern bool dispatch_finder_get(DispatchRowFinder *f, TupleTableSlot *slot, int64 tenant_id,
+								int64 rep_id);
+extern void dispatch_finder_end(DispatchRowFinder *f);
+
+/*
+ * Reads crm.rep_load counters by primary key probes (dispatch_load.c), and reserves reps with
+ * the same relations, snapshot and slot (dispatch_reserve.c).  The table is opened with
+ * RowExclusiveLock, as the reservation needs it.
+ */
+typedef struct DispatchLoadReader
+{
+	DispatchRowFinder finder;
+	Relation	rel;
+	Relation	idx;
+	Snapshot	snap;
+	TupleTableSlot *slot;
+	AttrNumber	open_leads;
+	AttrNumber	assigned_total;
+	AttrNumber	last_assigned_at;
+} DispatchLoadReader;
+
 extern DispatchLoadReader *dispatch_load_begin(void);
 extern bool dispatch_load_read(DispatchLoadReader *r, int64 tenant_id, int64 rep_id,
 							   int32 *open_leads, int64 *assigned_total, double *last_assigned);
@@ -147,13 +186,49 @@ typedef enum DispatchReserve
 	DISPATCH_RESERVE_OK			/* locked and open_leads + 1 */
 } DispatchReserve;
 
-extern DispatchReserve dispatch_reserve_rep(int64 tenant_id, int64 rep_id, int32 capacity, bool wait);
+extern DispatchReserve dispatch_reserve_rep(DispatchLoadReader *r, int64 tenant_id, int64 rep_id,
+											int32 capacity, bool wait);
 
 /*
  * Writes the dispatch state and outbox row of an automatic assignment of a fresh lead directly
  * (dispatch_write.c); false when that path does not apply and DP_RECORD must be used.
  */
 extern bool dispatch_write_assignment(const DispatchLead *lead, const DispatchChoice *c);
+
+/* Catalog facts of the direct paths, cached per backend (dispatch_rels.c). */
+typedef struct DispatchRels
+{
+	Oid			rep_load;
+	Oid			rep_load_pkey;
+	AttrNumber	load_open;		/* crm.rep_load.open_leads */
+	AttrNumber	load_total;		/* assigned_total */
+	AttrNumber	load_last;		/* last_assigned_at */
+	Oid			outbox;
+	AttrNumber	outbox_id;		/* InvalidAttrNumber when missing */
+	Oid			outbox_seq;		/* identity sequence of outbox_id, InvalidOid when none */
+	Oid			lead_dispatch;
+	Oid			lead;
+	Oid			lead_ref_idx;	/* unique (tenant_id, external_ref) of crm.lead */
+} DispatchRels;
+
+extern const DispatchRels *dispatch_rels(void);
+extern uint64 dispatch_rels_epoch(void);
+
+/* The insert trigger's switch to the extension owner (dispatch_scope.c). */
+typedef struct DispatchScope
+{
+	Oid			save_user;
+	int			save_sec;
+	bool		prev_open;
+	int			prev_pin;
+} DispatchScope;
+
+extern void dispatch_scope_enter(DispatchScope *s, Oid owner);
+extern void dispatch_scope_exit(DispatchScope *s);
+extern void dispatch_scope_abort(DispatchScope *s);
+
+/* Pins search_path to pg_catalog, pg_temp inside an open scope (before any SQL statement). */
+extern void dispatch_pin_search_path(void);
 
 /* Runs one of the cached plans; returns SPI's result code. */
 typedef enum DispatchPlan

@@ -8,6 +8,7 @@
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/tableam.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
@@ -21,6 +22,7 @@
 #include "utils/jsonb.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 #include "dispatch.h"
 
@@ -155,6 +157,7 @@ dispatch_record(const DispatchLead *lead, const DispatchChoice *c)
 typedef struct LeadCols
 {
 	Oid			relid;
+	Oid			owner_role;		/* owner of the trigger function */
 	int			tenant_id,
 				lead_id,
 				lon,
@@ -177,16 +180,26 @@ fnum(TupleDesc desc, const char *name)
 	return n;
 }
 
-static LeadCols *
-lead_cols(FunctionCallInfo fcinfo, Relation rel)
+static Oid
+function_owner(Oid fn_oid)
 {
-	LeadCols   *lc = fcinfo->flinfo->fn_extra;
+	HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn_oid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for function %u", fn_oid);
+	owner = ((Form_pg_proc) GETSTRUCT(tup))->proowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+static void
+fill_cols(LeadCols *lc, Oid fn_oid, Relation rel)
+{
 	TupleDesc	d = RelationGetDescr(rel);
 
-	if (lc != NULL && lc->relid == RelationGetRelid(rel))
-		return lc;
-	lc = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(LeadCols));
 	lc->relid = RelationGetRelid(rel);
+	lc->owner_role = function_owner(fn_oid);
 	lc->tenant_id = fnum(d, "tenant_id");
 	lc->lead_id = fnum(d, "lead_id");
 	lc->lon = fnum(d, "lon");
@@ -197,6 +210,53 @@ lead_cols(FunctionCallInfo fcinfo, Relation rel)
 	lc->owner = fnum(d, "owner_rep_id");
 	lc->created_at = fnum(d, "created_at");
 	lc->external_ref = fnum(d, "external_ref");
+}
+
+/*
+ * For crm.lead, the column numbers and the function's owner are kept per backend and trigger
+ * function, and looked up again after anything dispatch_rels() watches changed (crm.lead's
+ * relcache, any function's pg_proc row); a trigger on another table keeps them per statement.
+ */
+#define BACKEND_COLS 2
+static LeadCols backend_cols[BACKEND_COLS];
+static Oid	backend_fn[BACKEND_COLS];
+static uint64 backend_epoch[BACKEND_COLS];
+
+static LeadCols *
+lead_cols(FunctionCallInfo fcinfo, Relation rel)
+{
+	LeadCols   *lc = fcinfo->flinfo->fn_extra;
+	Oid			fn_oid = fcinfo->flinfo->fn_oid;
+	Oid			relid = RelationGetRelid(rel);
+
+	if (lc != NULL && lc->relid == relid)
+		return lc;
+	if (relid == dispatch_rels()->lead)
+	{
+		uint64		epoch = dispatch_rels_epoch();
+		int			slot = -1;
+
+		for (int i = 0; i < BACKEND_COLS && slot < 0; i++)
+			if (backend_fn[i] == fn_oid)
+				slot = i;
+		if (slot >= 0 && backend_epoch[slot] == epoch && backend_cols[slot].relid == relid)
+			return &backend_cols[slot];
+		for (int i = 0; i < BACKEND_COLS && slot < 0; i++)
+			if (!OidIsValid(backend_fn[i]))
+				slot = i;
+		if (slot < 0)
+			slot = 0;
+		backend_fn[slot] = InvalidOid;	/* unusable until filled (an error may interrupt) */
+		fill_cols(&backend_cols[slot], fn_oid, rel);
+		/* an invalidation while filling: looked up again next time */
+		backend_epoch[slot] = epoch;
+		backend_fn[slot] = fn_oid;
+		if (dispatch_rels_epoch() != epoch)
+			backend_fn[slot] = InvalidOid;
+		return &backend_cols[slot];
+	}
+	lc = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(LeadCols));
+	fill_cols(lc, fn_oid, rel);
 	fcinfo->flinfo->fn_extra = lc;
 	return lc;
 }
@@ -260,7 +320,10 @@ external_ref_taken(Relation lead_rel, HeapTuple tup, TupleDesc d, const LeadCols
 	if (isnull)
 		return false;
 	/* a direct probe of the unique index: no plan to go stale while the table grows */
-	idx_oid = get_relname_relid("lead_tenant_id_external_ref_key", RelationGetNamespace(lead_rel));
+	if (RelationGetRelid(lead_rel) == dispatch_rels()->lead)
+		idx_oid = dispatch_rels()->lead_ref_idx;
+	else
+		idx_oid = get_relname_relid("lead_tenant_id_external_ref_key", RelationGetNamespace(lead_rel));
 	if (!OidIsValid(idx_oid))
 		elog(ERROR, "unique index lead_tenant_id_external_ref_key of crm.lead is missing");
 	idx = index_open(idx_oid, AccessShareLock);
@@ -273,41 +336,28 @@ external_ref_taken(Relation lead_rel, HeapTuple tup, TupleDesc d, const LeadCols
 	found = index_getnext_slot(scan, ForwardScanDirection, slot);
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
-	index_close(idx, AccessShareLock);
+	index_close(idx, NoLock);
 	return found;
 }
 
 /*
- * BEFORE INSERT ON crm.lead FOR EACH ROW.  A lead inserted with status new and no owner is
- * dispatched; one inserted with an owner and an open status only counts towards the owner's load.
+ * The dispatch of a lead being inserted (status new, no owner), or the load of one inserted with
+ * an owner; returns the row to insert.  Runs as the function's owner (crm_lead_dispatch_trigger()).
  */
-Datum
-crm_lead_dispatch_trigger(PG_FUNCTION_ARGS)
+static HeapTuple
+dispatch_inserted(TriggerData *td, LeadCols *lc, const char *status)
 {
-	TriggerData *td = (TriggerData *) fcinfo->context;
-	HeapTuple	tup;
-	TupleDesc	d;
-	LeadCols   *lc;
+	HeapTuple	tup = td->tg_trigtuple;
+	TupleDesc	d = RelationGetDescr(td->tg_relation);
 	DispatchLead lead;
 	DispatchChoice c;
-	char	   *status;
 	bool		owner_null;
 	int64		owner;
 	Datum		newvals[2];
 	bool		newnulls[2] = {false, false};
 	int			cols[2];
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event))
-		elog(ERROR, "crm.lead_dispatch_trigger() must run BEFORE INSERT FOR EACH ROW");
-	tup = td->tg_trigtuple;
-	d = RelationGetDescr(td->tg_relation);
-	lc = lead_cols(fcinfo, td->tg_relation);
-	status = text_col(tup, d, lc->status);
 	owner = DatumGetInt64(getcol(tup, d, lc->owner, &owner_null));
-	if (status == NULL || (owner_null && strcmp(status, "new") != 0))
-		return PointerGetDatum(tup);
-
 	lead_from_tuple(tup, d, lc, &lead);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -315,7 +365,7 @@ crm_lead_dispatch_trigger(PG_FUNCTION_ARGS)
 	{
 		/* INSERT ... ON CONFLICT DO NOTHING will skip this row (or the insert fails): no dispatch */
 		SPI_finish();
-		return PointerGetDatum(tup);
+		return tup;
 	}
 	if (!owner_null)
 	{
@@ -327,7 +377,7 @@ crm_lead_dispatch_trigger(PG_FUNCTION_ARGS)
 		if (dispatch_status_open(status))
 			dispatch_bump_load(lead.tenant_id, owner, 1, false);
 		SPI_finish();
-		return PointerGetDatum(tup);
+		return tup;
 	}
 	dispatch_choose(&lead, &c);
 	if (c.reason != DISPATCH_OK)
@@ -340,7 +390,52 @@ crm_lead_dispatch_trigger(PG_FUNCTION_ARGS)
 	newvals[0] = Int64GetDatum(owner);
 	newnulls[0] = (c.reason != DISPATCH_OK);
 	newvals[1] = CStringGetTextDatum(c.reason == DISPATCH_OK ? "assigned" : "unassigned");
-	return PointerGetDatum(heap_modify_tuple_by_cols(tup, d, 2, cols, newvals, newnulls));
+	return heap_modify_tuple_by_cols(tup, d, 2, cols, newvals, newnulls);
+}
+
+/*
+ * BEFORE INSERT ON crm.lead FOR EACH ROW.  A lead inserted with status new and no owner is
+ * dispatched; one inserted with an owner and an open status only counts towards the owner's load.
+ *
+ * The function is not SECURITY DEFINER: the work runs inside a scope that switches to the
+ * function's owner, as the definer call would, and pins search_path before any SQL statement
+ * (dispatch_scope.c).  Rows that need no work are returned before the switch.
+ */
+Datum
+crm_lead_dispatch_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	HeapTuple	tup;
+	TupleDesc	d;
+	LeadCols   *lc;
+	char	   *status;
+	bool		owner_null;
+	DispatchScope scope;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		elog(ERROR, "crm.lead_dispatch_trigger() must run BEFORE INSERT FOR EACH ROW");
+	tup = td->tg_trigtuple;
+	d = RelationGetDescr(td->tg_relation);
+	lc = lead_cols(fcinfo, td->tg_relation);
+	status = text_col(tup, d, lc->status);
+	(void) getcol(tup, d, lc->owner, &owner_null);
+	if (status == NULL || (owner_null && strcmp(status, "new") != 0))
+		return PointerGetDatum(tup);
+
+	dispatch_scope_enter(&scope, lc->owner_role);
+	PG_TRY();
+	{
+		tup = dispatch_inserted(td, lc, status);
+	}
+	PG_CATCH();
+	{
+		dispatch_scope_abort(&scope);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	dispatch_scope_exit(&scope);
+	return PointerGetDatum(tup);
 }
 
 /* open owner of a lead tuple, or false */

@@ -6,6 +6,8 @@
  * Same semantics as
  *   SELECT ... FROM crm.rep_load WHERE (tenant_id, rep_id) = (..) FOR UPDATE [SKIP LOCKED];
  *   UPDATE crm.rep_load SET open_leads = open_leads + 1, ... WHERE ... AND open_leads < capacity;
+ * When the version read has room and is still the newest, unlocked, it is updated at once
+ * (bump_unlocked), which is what locking it and updating it would do, in one step.
  * READ COMMITTED follows the row to its newest version after waiting; REPEATABLE READ and
  * SERIALIZABLE raise a serialization failure when the row changed since the snapshot.  The
  * table has no triggers; its check (open_leads >= 0) holds for an increment; its foreign key is
@@ -30,24 +32,6 @@
 
 #include "dispatch.h"
 
-/* finds the rep's visible counter row; false when there is none */
-static bool
-find_row(Relation rel, Relation idx, Snapshot snap, TupleTableSlot *slot, int64 tenant_id,
-		 int64 rep_id)
-{
-	ScanKeyData keys[2];
-	IndexScanDesc scan;
-	bool		found;
-
-	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(tenant_id));
-	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(rep_id));
-	scan = index_beginscan(rel, idx, snap, 2, 0);
-	index_rescan(scan, keys, 2, NULL, 0);
-	found = index_getnext_slot(scan, ForwardScanDirection, slot);
-	index_endscan(scan);
-	return found;
-}
-
 /* index entries of a new (non-HOT) row version; only plain column indexes are expected */
 static void
 insert_index_entries(Relation rel, HeapTuple tup)
@@ -69,30 +53,33 @@ insert_index_entries(Relation rel, HeapTuple tup)
 			values[i] = heap_getattr(tup, form->indkey.values[i], RelationGetDescr(rel), &isnull[i]);
 		index_insert(ix, values, isnull, &tup->t_self, rel,
 					 form->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO, false, BuildIndexInfo(ix));
-		index_close(ix, RowExclusiveLock);
+		index_close(ix, NoLock);
 	}
 	list_free(indexes);
 }
 
-/* open_leads + 1, assigned_total + 1, last_assigned_at = now on the locked row version */
-static void
-bump_row(Relation rel, TupleTableSlot *slot, AttrNumber open_att, AttrNumber total_att,
-		 AttrNumber last_att)
+/* the row version with open_leads + 1, assigned_total + 1, last_assigned_at = now */
+static HeapTuple
+bumped_tuple(Relation rel, TupleTableSlot *slot, const DispatchRels *dr)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
 	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
-	HeapTuple	newtup;
 
 	slot_getallattrs(slot);
 	memcpy(values, slot->tts_values, sizeof(Datum) * desc->natts);
 	memcpy(nulls, slot->tts_isnull, sizeof(bool) * desc->natts);
-	values[open_att - 1] = Int32GetDatum(DatumGetInt32(values[open_att - 1]) + 1);
-	values[total_att - 1] = Int64GetDatum(DatumGetInt64(values[total_att - 1]) + 1);
-	values[last_att - 1] = TimestampTzGetDatum(GetCurrentTimestamp());
-	nulls[last_att - 1] = false;
-	newtup = heap_form_tuple(desc, values, nulls);
-	simple_heap_update(rel, &slot->tts_tid, newtup);
+	values[dr->load_open - 1] = Int32GetDatum(DatumGetInt32(values[dr->load_open - 1]) + 1);
+	values[dr->load_total - 1] = Int64GetDatum(DatumGetInt64(values[dr->load_total - 1]) + 1);
+	values[dr->load_last - 1] = TimestampTzGetDatum(GetCurrentTimestamp());
+	nulls[dr->load_last - 1] = false;
+	return heap_form_tuple(desc, values, nulls);
+}
+
+/* after the new version is in place */
+static void
+bumped(Relation rel, HeapTuple newtup)
+{
 	if (!HeapTupleIsHeapOnly(newtup))
 		insert_index_entries(rel, newtup);
 	heap_freetuple(newtup);
@@ -100,25 +87,57 @@ bump_row(Relation rel, TupleTableSlot *slot, AttrNumber open_att, AttrNumber tot
 	CommandCounterIncrement();
 }
 
-static AttrNumber
-att(Relation rel, const char *name)
+/* the bump on the locked row version */
+static void
+bump_row(Relation rel, TupleTableSlot *slot, const DispatchRels *dr)
 {
-	AttrNumber	n = get_attnum(RelationGetRelid(rel), name);
+	HeapTuple	newtup = bumped_tuple(rel, slot, dr);
 
-	if (n == InvalidAttrNumber)
-		elog(ERROR, "crm.rep_load has no column \"%s\"", name);
-	return n;
+	simple_heap_update(rel, &slot->tts_tid, newtup);
+	bumped(rel, newtup);
+}
+
+/*
+ * The bump without a separate lock: when the version read with the snapshot has room, it is
+ * updated directly, which succeeds only if it is still the newest version and nobody holds a
+ * lock on it (no waiting).  An update takes the row lock itself, so the outcome is that of
+ * locking, re-checking the same version and updating, with one WAL record instead of two.
+ * False, with nothing changed, in every other case: the caller then locks as usual (waiting or
+ * skipping, following a newer version, re-checking capacity there).
+ */
+static bool
+bump_unlocked(Relation rel, TupleTableSlot *slot, const DispatchRels *dr, int32 capacity)
+{
+	bool		isnull;
+	HeapTuple	newtup;
+	TM_FailureData tmfd;
+	LockTupleMode lockmode;
+
+	if (DatumGetInt32(slot_getattr(slot, dr->load_open, &isnull)) >= capacity)
+		return false;
+	newtup = bumped_tuple(rel, slot, dr);
+	if (heap_update(rel, &slot->tts_tid, newtup, GetCurrentCommandId(true), InvalidSnapshot,
+					false, &tmfd, &lockmode) != TM_Ok)
+	{
+		heap_freetuple(newtup);
+		return false;
+	}
+	bumped(rel, newtup);
+	return true;
 }
 
 /* locks the row (waiting or not) and reserves a slot when there is room */
 static DispatchReserve
-lock_and_bump(Relation rel, TupleTableSlot *slot, Snapshot snap, int32 capacity, bool wait)
+lock_and_bump(Relation rel, const DispatchRels *dr, TupleTableSlot *slot, Snapshot snap,
+			  int32 capacity, bool wait)
 {
 	TM_FailureData tmfd;
 	TM_Result	res;
 	bool		isnull;
-	AttrNumber	open_att = att(rel, "open_leads");
+	AttrNumber	open_att = dr->load_open;
 
+	if (bump_unlocked(rel, slot, dr, capacity))
+		return DISPATCH_RESERVE_OK;
 	res = table_tuple_lock(rel, &slot->tts_tid, snap, slot, GetCurrentCommandId(true),
 						   LockTupleExclusive, wait ? LockWaitBlock : LockWaitSkip,
 						   IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
@@ -144,33 +163,25 @@ lock_and_bump(Relation rel, TupleTableSlot *slot, Snapshot snap, int32 capacity,
 	}
 	if (DatumGetInt32(slot_getattr(slot, open_att, &isnull)) >= capacity)
 		return DISPATCH_RESERVE_FULL;
-	bump_row(rel, slot, open_att, att(rel, "assigned_total"), att(rel, "last_assigned_at"));
+	bump_row(rel, slot, dr);
 	return DISPATCH_RESERVE_OK;
 }
 
+/*
+ * The counter row is found with the reader's snapshot (taken when the loads were read for
+ * ranking): if the row changed since, locking follows it to its newest version (READ COMMITTED)
+ * or fails (REPEATABLE READ), exactly as for a snapshot taken now.
+ */
 DispatchReserve
-dispatch_reserve_rep(int64 tenant_id, int64 rep_id, int32 capacity, bool wait)
+dispatch_reserve_rep(DispatchLoadReader *r, int64 tenant_id, int64 rep_id, int32 capacity, bool wait)
 {
-	Oid			nsp = get_namespace_oid("crm", false);
-	Oid			relid = get_relname_relid("rep_load", nsp);
-	Oid			idxid = get_relname_relid("rep_load_pkey", nsp);
-	Relation	rel;
-	Relation	idx;
-	Snapshot	snap;
-	TupleTableSlot *slot;
-	DispatchReserve r = DISPATCH_RESERVE_NONE;
+	DispatchRels dr = *dispatch_rels();
+	DispatchReserve res = DISPATCH_RESERVE_NONE;
 
-	if (!OidIsValid(relid) || !OidIsValid(idxid))
-		elog(ERROR, "crm.rep_load or its primary key is missing");
-	rel = table_open(relid, RowExclusiveLock);
-	idx = index_open(idxid, RowExclusiveLock);
-	snap = RegisterSnapshot(GetTransactionSnapshot());
-	slot = table_slot_create(rel, NULL);
-	if (find_row(rel, idx, snap, slot, tenant_id, rep_id))
-		r = lock_and_bump(rel, slot, snap, capacity, wait);
-	ExecDropSingleTupleTableSlot(slot);
-	UnregisterSnapshot(snap);
-	index_close(idx, RowExclusiveLock);
-	table_close(rel, RowExclusiveLock);
-	return r;
+	if (RelationGetRelid(r->rel) != dr.rep_load)
+		elog(ERROR, "crm.rep_load changed while a lead was being dispatched");
+	if (dispatch_finder_get(&r->finder, r->slot, tenant_id, rep_id))
+		res = lock_and_bump(r->rel, &dr, r->slot, r->snap, capacity, wait);
+	ExecClearTuple(r->slot);
+	return res;
 }

@@ -1,7 +1,8 @@
 /*
  * dispatch_sql.c - the SQL statements of dispatch, prepared once per backend and kept
- * (SPI_keepplan).  The plan cache re-plans them when the tables change.  All run inside
- * functions with search_path = pg_catalog, pg_temp, and take values only as $n parameters.
+ * (SPI_keepplan).  The plan cache re-plans them when the tables change.  All run with
+ * search_path = pg_catalog, pg_temp (SECURITY DEFINER functions set it; the insert trigger pins
+ * it here, dispatch_scope.c), and take values only as $n parameters.
  */
 #include "postgres.h"
 
@@ -136,6 +137,8 @@ dispatch_exec(DispatchPlan id, Datum *values, const char *nulls, long limit)
 {
 	int			rc;
 
+	/* inside the insert trigger's scope: the statement is parsed and planned with a safe path */
+	dispatch_pin_search_path();
 	if (plans[id] == NULL)
 	{
 		/*

@@ -27,6 +27,7 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/numeric.h"
 #include "utils/rel.h"
 
 #include "dispatch.h"
@@ -41,6 +42,23 @@ typedef struct ColValue
 	Datum		value;
 	bool		isnull;
 } ColValue;
+
+/*
+ * The index of the value named name, or -1; the values are listed in the table's column order,
+ * so the search starts at the column's position (one comparison per column as a rule).
+ */
+static int
+find_col(const char *name, int pos, const ColValue *cols, int ncols)
+{
+	for (int k = 0; k < ncols; k++)
+	{
+		int			j = (pos + k) % ncols;
+
+		if (strcmp(name, cols[j].name) == 0)
+			return j;
+	}
+	return -1;
+}
 
 /* forms the row from named values; false when the table has a column not named, or of another type */
 static bool
@@ -61,10 +79,8 @@ form_row(Relation rel, const ColValue *cols, int ncols, HeapTuple *out)
 		nulls[i] = true;
 		if (a->attisdropped)
 			continue;
-		for (j = 0; j < ncols; j++)
-			if (strcmp(NameStr(a->attname), cols[j].name) == 0)
-				break;
-		if (j == ncols || a->attgenerated || a->atttypid != cols[j].type)
+		j = find_col(NameStr(a->attname), i, cols, ncols);
+		if (j < 0 || a->attgenerated || a->atttypid != cols[j].type)
 			return false;
 		values[i] = cols[j].value;
 		nulls[i] = cols[j].isnull;
@@ -106,33 +122,57 @@ outbox_triggers_known(Relation rel)
 		SessionReplicationRole != SESSION_REPLICATION_ROLE_REPLICA;
 }
 
-static Oid
-crm_relid(const char *name)
+static void
+push_key(JsonbParseState **state, const char *key)
 {
-	Oid			relid = get_relname_relid(name, get_namespace_oid("crm", false));
+	JsonbValue	v;
 
-	if (!OidIsValid(relid))
-		elog(ERROR, "table crm.%s is missing", name);
-	return relid;
+	v.type = jbvString;
+	v.val.string.len = strlen(key);
+	v.val.string.val = (char *) key;
+	pushJsonbValue(state, WJB_KEY, &v);
 }
 
-static char *
-json_time(TimestampTz t)
+static void
+push_int8(JsonbParseState **state, const char *key, int64 value)
 {
-	return JsonEncodeDateTime(NULL, TimestampTzGetDatum(t), TIMESTAMPTZOID, NULL);
+	JsonbValue	v;
+
+	push_key(state, key);
+	v.type = jbvNumeric;
+	v.val.numeric = int64_to_numeric(value);
+	pushJsonbValue(state, WJB_VALUE, &v);
 }
 
-/* the lead.assigned payload, as jsonb_build_object builds it */
+/* a timestamptz as jsonb_build_object writes it: a string in the JSON (ISO 8601) style */
+static void
+push_time(JsonbParseState **state, const char *key, TimestampTz t)
+{
+	JsonbValue	v;
+	char	   *s = JsonEncodeDateTime(NULL, TimestampTzGetDatum(t), TIMESTAMPTZOID, NULL);
+
+	push_key(state, key);
+	v.type = jbvString;
+	v.val.string.len = strlen(s);
+	v.val.string.val = s;
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/* the lead.assigned payload, as jsonb_build_object builds it (built as jsonb, not parsed from text) */
 static Datum
 assigned_payload(const DispatchLead *lead, const DispatchChoice *c, TimestampTz due)
 {
-	StringInfoData buf;
+	JsonbParseState *state = NULL;
+	JsonbValue *res;
 
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"lead_id\": " INT64_FORMAT ", \"rep_id\": " INT64_FORMAT
-					 ", \"territory_id\": " INT64_FORMAT ", \"assigned_at\": \"%s\", \"ack_due_at\": \"%s\"}",
-					 lead->lead_id, c->rep_id, c->territory_id, json_time(lead->at), json_time(due));
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	push_int8(&state, "lead_id", lead->lead_id);
+	push_int8(&state, "rep_id", c->rep_id);
+	push_int8(&state, "territory_id", c->territory_id);
+	push_time(&state, "assigned_at", lead->at);
+	push_time(&state, "ack_due_at", due);
+	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbPGetDatum(JsonbValueToJsonb(res));
 }
 
 typedef struct ColType
@@ -150,9 +190,8 @@ static const ColType outbox_columns[] = {
 
 /* the outbox has only the columns written here and no trigger but outbox_notify */
 static bool
-outbox_usable(void)
+outbox_usable(Relation rel)
 {
-	Relation	rel = table_open(crm_relid("outbox"), RowExclusiveLock);
 	TupleDesc	desc = RelationGetDescr(rel);
 	bool		ok = outbox_triggers_known(rel);
 
@@ -160,26 +199,30 @@ outbox_usable(void)
 	{
 		Form_pg_attribute a = TupleDescAttr(desc, i);
 		bool		known = false;
+		int			n = (int) lengthof(outbox_columns);
 
-		for (int j = 0; j < (int) lengthof(outbox_columns); j++)
-			known = known || (strcmp(NameStr(a->attname), outbox_columns[j].name) == 0 &&
-							  a->atttypid == outbox_columns[j].type);
+		/* listed in the table's column order: the search starts at the column's position */
+		for (int k = 0; k < n && !known; k++)
+		{
+			int			j = (i + k) % n;
+
+			known = strcmp(NameStr(a->attname), outbox_columns[j].name) == 0 &&
+				a->atttypid == outbox_columns[j].type;
+		}
 		ok = a->attisdropped || (known && !a->attgenerated);
 	}
-	table_close(rel, RowExclusiveLock);
 	return ok;
 }
 
 static bool
-write_outbox(const DispatchLead *lead, const DispatchChoice *c, TimestampTz due)
+write_outbox(const DispatchRels *dr, Relation rel, const DispatchLead *lead, const DispatchChoice *c,
+			 TimestampTz due)
 {
-	Relation	rel = table_open(crm_relid("outbox"), RowExclusiveLock);
-	AttrNumber	idatt = get_attnum(RelationGetRelid(rel), "outbox_id");
 	HeapTuple	tup;
 	int64		outbox_id;
 	bool		ok = false;
 
-	if (idatt != InvalidAttrNumber && outbox_triggers_known(rel))
+	if (OidIsValid(dr->outbox_seq) && outbox_triggers_known(rel))
 	{
 		ColValue	cols[] = {
 			{"tenant_id", INT8OID, Int64GetDatum(lead->tenant_id), false},
@@ -195,7 +238,7 @@ write_outbox(const DispatchLead *lead, const DispatchChoice *c, TimestampTz due)
 			{"attempts", INT4OID, Int32GetDatum(0), false},
 		};
 
-		outbox_id = nextval_internal(getIdentitySequence(RelationGetRelid(rel), idatt, false), false);
+		outbox_id = nextval_internal(dr->outbox_seq, false);
 		cols[1].value = Int64GetDatum(outbox_id);
 		if (form_row(rel, cols, lengthof(cols), &tup))
 		{
@@ -205,14 +248,13 @@ write_outbox(const DispatchLead *lead, const DispatchChoice *c, TimestampTz due)
 			ok = true;
 		}
 	}
-	table_close(rel, RowExclusiveLock);
 	return ok;
 }
 
 static bool
-write_state(const DispatchLead *lead, const DispatchChoice *c, TimestampTz due)
+write_state(const DispatchRels *dr, const DispatchLead *lead, const DispatchChoice *c, TimestampTz due)
 {
-	Relation	rel = table_open(crm_relid("lead_dispatch"), RowExclusiveLock);
+	Relation	rel = table_open(dr->lead_dispatch, RowExclusiveLock);
 	TimestampTz now = GetCurrentTimestamp();
 	Datum		tried = Int64GetDatum(c->rep_id);
 	HeapTuple	tup;
@@ -244,7 +286,7 @@ write_state(const DispatchLead *lead, const DispatchChoice *c, TimestampTz due)
 		insert_row(rel, tup);
 		ok = true;
 	}
-	table_close(rel, RowExclusiveLock);
+	table_close(rel, NoLock);
 	return ok;
 }
 
@@ -256,13 +298,22 @@ bool
 dispatch_write_assignment(const DispatchLead *lead, const DispatchChoice *c)
 {
 	TimestampTz due = lead->at + (int64) c->sla_seconds * USECS_PER_SEC;
+	DispatchRels dr;
+	Relation	outbox;
+	bool		ok;
 
-	if (!lead->fresh || c->reason != DISPATCH_OK || !outbox_usable())
+	if (!lead->fresh || c->reason != DISPATCH_OK)
 		return false;
-	if (!write_state(lead, c, due))
-		return false;
-	if (!write_outbox(lead, c, due))
+	/* the lock is kept until the end of the transaction, as an INSERT statement keeps it */
+	outbox = table_open(dispatch_rels()->outbox, RowExclusiveLock);
+	/* taken after the lock: DDL committed while waiting for it has been seen */
+	dr = *dispatch_rels();
+	ok = dr.outbox == RelationGetRelid(outbox) && OidIsValid(dr.outbox_seq) &&
+		outbox_usable(outbox) && write_state(&dr, lead, c, due);
+	if (ok && !write_outbox(&dr, outbox, lead, c, due))
 		elog(ERROR, "dispatch: crm.outbox is not as expected after crm.lead_dispatch was written");
-	CommandCounterIncrement();
-	return true;
+	table_close(outbox, NoLock);
+	if (ok)
+		CommandCounterIncrement();
+	return ok;
 }
