@@ -248,22 +248,18 @@ id_no_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Puts one customer's (customer_id, summary) row into the result. */
+/* Computes one customer's summary and hands it to the caller's emit function. */
 static void
-emit(ReturnSetInfo *rsi, TupleDesc sdesc, const CrmCondMap *map, int32 as_of, int64 customer_id,
+emit(const HealthScanOut *out, const CrmCondMap *map, int32 as_of, int64 customer_id,
 	 HealthAggState *st, MemoryContext rowcxt)
 {
 	MemoryContext old = MemoryContextSwitchTo(rowcxt);
 	Datum		v[HEALTH_SUMMARY_NATTS];
 	bool		nulls[HEALTH_SUMMARY_NATTS];
-	Datum		out[2];
-	bool		outnull[2] = {false, false};
 
 	health_state_summary(st, map, as_of, v, nulls);
-	out[0] = Int64GetDatum(customer_id);
-	out[1] = HeapTupleGetDatum(heap_form_tuple(sdesc, v, nulls));
 	MemoryContextSwitchTo(old);
-	tuplestore_putvalues(rsi->setResult, rsi->setDesc, out, outnull);
+	out->emit(out->arg, customer_id, v, nulls);
 	MemoryContextReset(rowcxt);
 }
 
@@ -288,10 +284,9 @@ load_state(HealthAggState **stp, const RawLine *lines, int64 from, int64 to, Mem
 }
 
 static void
-emit_all(ReturnSetInfo *rsi, Numbering *nb, const Lines *ls, HealthAggState *dict,
+emit_all(const HealthScanOut *out, Numbering *nb, const Lines *ls, HealthAggState *dict,
 		 const CrmCondMap *map, int32 as_of, MemoryContext cxt)
 {
-	TupleDesc	sdesc = BlessTupleDesc(lookup_rowtype_tupdesc_copy(TupleDescAttr(rsi->setDesc, 1)->atttypid, -1));
 	MemoryContext rowcxt = AllocSetContextCreate(cxt, "crm health summary row", ALLOCSET_DEFAULT_SIZES);
 	int64		ncust = nb->ndense + nb->nextra;
 	int64	   *start;
@@ -299,14 +294,12 @@ emit_all(ReturnSetInfo *rsi, Numbering *nb, const Lines *ls, HealthAggState *dic
 	HealthAggState *st = MemoryContextAllocZero(cxt, HEALTH_STATE_SIZE(64));
 	CustNo	   *extra = MemoryContextAllocHuge(cxt, sizeof(CustNo) * (nb->nextra + 1));
 
-	if (sdesc->natts != HEALTH_SUMMARY_NATTS)
-		elog(ERROR, "crm.health_summary has %d attributes, expected %d", sdesc->natts, HEALTH_SUMMARY_NATTS);
 	st->cap = 64;
 	st->long_chan = dict->long_chan;
 	st->nlong = dict->nlong;
 	for (int64 c = 0; c < nb->ndense; c++)
 		if (start[c + 1] > start[c])
-			emit(rsi, sdesc, map, as_of, nb->lo + c, load_state(&st, grouped, start[c], start[c + 1], cxt), rowcxt);
+			emit(out, map, as_of, nb->lo + c, load_state(&st, grouped, start[c], start[c + 1], cxt), rowcxt);
 	/* the customers numbered by the hash table, by id */
 	for (int64 k = 0; k < nb->nextra; k++)
 	{
@@ -315,16 +308,17 @@ emit_all(ReturnSetInfo *rsi, Numbering *nb, const Lines *ls, HealthAggState *dic
 	}
 	qsort(extra, nb->nextra, sizeof(CustNo), id_no_cmp);
 	for (int64 k = 0; k < nb->nextra; k++)
-		emit(rsi, sdesc, map, as_of, extra[k].customer_id,
+		emit(out, map, as_of, extra[k].customer_id,
 			 load_state(&st, grouped, start[extra[k].no], start[extra[k].no + 1], cxt), rowcxt);
 }
 
-Datum
-crm_health_summaries(PG_FUNCTION_ARGS)
+/*
+ * Every summary of the tenant's customers as of a day, in customer id order,
+ * handed to out->emit (values in a short-lived context).
+ */
+void
+health_scan_summaries(int64 tenant, DateADT as_of, const HealthScanOut *out)
 {
-	ReturnSetInfo *rsi = (ReturnSetInfo *) fcinfo->resultinfo;
-	int64		tenant = PG_GETARG_INT64(0);
-	DateADT		as_of = PG_GETARG_DATEADT(1);
 	Oid			relid = RangeVarGetRelid(makeRangeVar("crm", "dispense", -1), AccessShareLock, false);
 	MemoryContext cxt;
 	Relation	rel;
@@ -341,8 +335,7 @@ crm_health_summaries(PG_FUNCTION_ARGS)
 	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 						errmsg("permission denied for table crm.dispense"),
-						errhint("crm.health_summaries is internal to crm.refresh_health_profiles().")));
-	InitMaterializedSRF(fcinfo, MAT_SRF_BLESS);
+						errhint("The health summaries are internal to crm.refresh_health_profiles().")));
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "crm health summaries", ALLOCSET_DEFAULT_SIZES);
 	dict = MemoryContextAllocZero(cxt, HEALTH_STATE_SIZE(0));
 	health_load_condmap(&map, tenant, cxt);
@@ -350,7 +343,43 @@ crm_health_summaries(PG_FUNCTION_ARGS)
 	rel = table_open(relid, AccessShareLock);
 	scan_lines(rel, tenant, &nb, &ls, dict, cxt);
 	table_close(rel, AccessShareLock);
-	emit_all(rsi, &nb, &ls, dict, &map, (int32) as_of, cxt);
+	emit_all(out, &nb, &ls, dict, &map, (int32) as_of, cxt);
 	MemoryContextDelete(cxt);
+}
+
+typedef struct SrfOut
+{
+	ReturnSetInfo *rsi;
+	TupleDesc	sdesc;
+} SrfOut;
+
+/* Puts one customer's (customer_id, summary) row into the result. */
+static void
+srf_emit(void *arg, int64 customer_id, Datum *v, bool *nulls)
+{
+	SrfOut	   *so = arg;
+	Datum		out[2];
+	bool		outnull[2] = {false, false};
+	HeapTuple	tup = heap_form_tuple(so->sdesc, v, nulls);
+
+	out[0] = Int64GetDatum(customer_id);
+	out[1] = HeapTupleGetDatum(tup);
+	tuplestore_putvalues(so->rsi->setResult, so->rsi->setDesc, out, outnull);
+	heap_freetuple(tup);
+}
+
+Datum
+crm_health_summaries(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsi = (ReturnSetInfo *) fcinfo->resultinfo;
+	SrfOut		so;
+	HealthScanOut out = {srf_emit, &so};
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_BLESS);
+	so.rsi = rsi;
+	so.sdesc = BlessTupleDesc(lookup_rowtype_tupdesc_copy(TupleDescAttr(rsi->setDesc, 1)->atttypid, -1));
+	if (so.sdesc->natts != HEALTH_SUMMARY_NATTS)
+		elog(ERROR, "crm.health_summary has %d attributes, expected %d", so.sdesc->natts, HEALTH_SUMMARY_NATTS);
+	health_scan_summaries(PG_GETARG_INT64(0), PG_GETARG_DATEADT(1), &out);
 	return (Datum) 0;
 }
