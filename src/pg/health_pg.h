@@ -38,6 +38,12 @@ typedef struct HealthAggState
 	int			cap;
 	char	  **long_chan;		/* channels that do not pack */
 	int			nlong;
+	/* ATC code → condition, remembered across customers when cache_cxt is set (the rebuild) */
+	MemoryContext cache_cxt;
+	uint64	   *cache_key;		/* open addressing, 0 = empty */
+	int		   *cache_cond;
+	int			cache_cap;		/* a power of two */
+	int			cache_n;
 	RawLine		lines[FLEXIBLE_ARRAY_MEMBER];	/* inline: one cache line less per input row */
 } HealthAggState;
 

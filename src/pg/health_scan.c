@@ -176,6 +176,12 @@ scan_lines(Relation rel, int64 tenant, Numbering *nb, Lines *ls, HealthAggState 
 			elog(ERROR, "crm.dispense has no column %s", scan_cols[i]);
 		maxatt = Max(maxatt, att[i]);
 	}
+	/* room for the table's estimated rows at once: no copying while the array grows */
+	if (rel->rd_rel->reltuples > 0 && ls->cap == 0)
+	{
+		ls->cap = (int64) Min(rel->rd_rel->reltuples * 1.02 + 1024, (double) (MaxAllocHugeSize / sizeof(ScanLine)));
+		ls->v = MemoryContextAllocHuge(cxt, sizeof(ScanLine) * ls->cap);
+	}
 	slot = table_slot_create(rel, NULL);
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
@@ -295,6 +301,7 @@ emit_all(const HealthScanOut *out, Numbering *nb, const Lines *ls, HealthAggStat
 	CustNo	   *extra = MemoryContextAllocHuge(cxt, sizeof(CustNo) * (nb->nextra + 1));
 
 	st->cap = 64;
+	st->cache_cxt = cxt;		/* the condition of each ATC code is looked up once */
 	st->long_chan = dict->long_chan;
 	st->nlong = dict->nlong;
 	for (int64 c = 0; c < nb->ndense; c++)
