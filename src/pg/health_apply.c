@@ -233,10 +233,13 @@ form_profile(const ApplyCtx *ac, int64 customer_id, Datum *s, bool *snull, Datum
 
 /* Inserts the formed rows and their index entries. */
 static void
-flush_rows(ResultRelInfo *rri, EState *estate, TupleTableSlot **slots, int nslots,
-		   BulkInsertState bis)
+flush_rows(ResultRelInfo *rri, EState *estate, TupleTableSlot **slots, int nslots)
 {
-	table_multi_insert(rri->ri_RelationDesc, slots, nslots, GetCurrentCommandId(true), 0, bis);
+	/*
+	 * No bulk-insert buffer ring: recycling its few buffers would write WAL
+	 * and pages out in this backend, as an INSERT does not.
+	 */
+	table_multi_insert(rri->ri_RelationDesc, slots, nslots, GetCurrentCommandId(true), 0, NULL);
 	for (int i = 0; i < nslots; i++)
 	{
 		List	   *recheck;
@@ -393,7 +396,6 @@ write_rows(ApplyCtx *ac, const HealthStage *st, int64 from, const Batch *b, Memo
 	TupleDesc	desc = RelationGetDescr(ac->rel);
 	EState	   *estate;
 	ResultRelInfo *rri;
-	BulkInsertState bis;
 	TupleTableSlot *slots[FLUSH_ROWS];
 	MemoryContext rows;
 	MemoryContext old;
@@ -407,7 +409,6 @@ write_rows(ApplyCtx *ac, const HealthStage *st, int64 from, const Batch *b, Memo
 	old = MemoryContextSwitchTo(cxt);
 	estate = CreateExecutorState();
 	rri = makeNode(ResultRelInfo);
-	bis = GetBulkInsertState();
 	rows = AllocSetContextCreate(cxt, "crm health profile rows", ALLOCSET_DEFAULT_SIZES);
 	InitResultRelInfo(rri, ac->rel, 0, NULL, 0);
 	ExecOpenIndices(rri, false);
@@ -432,16 +433,15 @@ write_rows(ApplyCtx *ac, const HealthStage *st, int64 from, const Batch *b, Memo
 		total++;
 		if (++nslots == FLUSH_ROWS)
 		{
-			flush_rows(rri, estate, slots, nslots, bis);
+			flush_rows(rri, estate, slots, nslots);
 			nslots = 0;
 			MemoryContextReset(rows);
 		}
 	}
 	if (nslots > 0)
-		flush_rows(rri, estate, slots, nslots, bis);
+		flush_rows(rri, estate, slots, nslots);
 	for (int i = 0; i < FLUSH_ROWS; i++)
 		ExecDropSingleTupleTableSlot(slots[i]);
-	FreeBulkInsertState(bis);
 	ExecCloseIndices(rri);
 	FreeExecutorState(estate);
 	MemoryContextSwitchTo(old);
