@@ -8,6 +8,7 @@
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 
 #include "crm_pg.h"
@@ -157,11 +158,47 @@ set_day(JsonbValue *v, int32 day)
 	set_str(v, buf, strlen(buf));
 }
 
+/*
+ * The numbers the detail repeats (small counts and day spans, basis points)
+ * are made once per backend, in their own context: a jsonb only copies them.
+ */
+#define CACHED_INTS 1024
+#define CACHED_BPS 10001
+static MemoryContext numeric_cxt = NULL;
+static Numeric int_cache[CACHED_INTS];
+static Numeric bp_cache[CACHED_BPS];
+
+static Numeric
+cache_numeric(Numeric *slot, int64 v, int scale)
+{
+	if (*slot == NULL)
+	{
+		MemoryContext old;
+
+		if (numeric_cxt == NULL)
+			numeric_cxt = AllocSetContextCreate(TopMemoryContext, "crm health numerics", ALLOCSET_DEFAULT_SIZES);
+		old = MemoryContextSwitchTo(numeric_cxt);
+		*slot = scale > 0 ? int64_div_fast_to_numeric(v, scale) : int64_to_numeric(v);
+		MemoryContextSwitchTo(old);
+	}
+	return *slot;
+}
+
+static Numeric
+int_numeric(int64 v)
+{
+	if (v >= 0 && v < CACHED_INTS)
+		return cache_numeric(&int_cache[v], v, 0);
+	return int64_to_numeric(v);
+}
+
 static void
 set_bp(JsonbValue *v, int bp)
 {
 	if (bp < 0)
 		set_null(v);
+	else if (bp < CACHED_BPS)
+		set_numeric(v, cache_numeric(&bp_cache[bp], bp, 4));
 	else
 		set_numeric(v, int64_div_fast_to_numeric(bp, 4));
 }
@@ -178,13 +215,13 @@ condition_object(JsonbValue *obj, const CrmCondStat *st, const CrmCondMap *map)
 		set_str(&p[k].key, cond_keys[k], strlen(cond_keys[k]));
 		p[k].order = k;
 	}
-	set_numeric(&p[K_FILLS].value, int64_to_numeric(st->fills));
-	set_numeric(&p[K_DRUGS].value, int64_to_numeric(st->drugs));
+	set_numeric(&p[K_FILLS].value, int_numeric(st->fills));
+	set_numeric(&p[K_DRUGS].value, int_numeric(st->drugs));
 	set_day(&p[K_FIRST_FILL].value, st->first_fill);
 	set_day(&p[K_LAST_FILL].value, st->last_fill);
 	set_day(&p[K_NEXT_REFILL].value, st->next_refill);
 	if (known)
-		set_numeric(&p[K_DAYS_OVERDUE].value, int64_to_numeric(st->days_overdue));
+		set_numeric(&p[K_DAYS_OVERDUE].value, int_numeric(st->days_overdue));
 	else
 		set_null(&p[K_DAYS_OVERDUE].value);
 	set_bp(&p[K_PDC_90].value, st->pdc_bp[0]);
@@ -199,7 +236,7 @@ condition_object(JsonbValue *obj, const CrmCondStat *st, const CrmCondMap *map)
 	if (known)
 	{
 		set_bool(&p[K_PERSISTENT].value, st->persistent);
-		set_numeric(&p[K_PERSISTENCE_DAYS].value, int64_to_numeric(st->persistence_days));
+		set_numeric(&p[K_PERSISTENCE_DAYS].value, int_numeric(st->persistence_days));
 	}
 	else
 	{

@@ -214,17 +214,21 @@ scan_lines(Relation rel, int64 tenant, Numbering *nb, Lines *ls, HealthAggState 
 }
 
 /*
- * Groups the lines by customer number (counting sort): returns the lines in
- * customer order and start[c] .. start[c + 1] the range of customer c.
+ * Groups the lines by customer number (counting sort) without moving them:
+ * returns the line indexes in customer order, start[c] .. start[c + 1] the
+ * range of customer c.
  */
-static RawLine *
+static uint32 *
 group_lines(const Lines *ls, int64 ncust, int64 **startp, MemoryContext cxt)
 {
 	int64	   *start = MemoryContextAllocExtended(cxt, sizeof(int64) * (ncust + 1),
 												   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	RawLine    *out = MemoryContextAllocHuge(cxt, sizeof(RawLine) * (ls->n + 1));
+	uint32	   *order;
 	int64		sum = 0;
 
+	if (ls->n >= (int64) PG_UINT32_MAX)
+		elog(ERROR, "too many dispensing lines for one health profile rebuild");
+	order = MemoryContextAllocHuge(cxt, sizeof(uint32) * (ls->n + 1));
 	for (int64 i = 0; i < ls->n; i++)
 		start[ls->v[i].no]++;
 	for (int64 c = 0; c < ncust; c++)
@@ -236,13 +240,13 @@ group_lines(const Lines *ls, int64 ncust, int64 **startp, MemoryContext cxt)
 	}
 	start[ncust] = sum;
 	for (int64 i = 0; i < ls->n; i++)
-		out[start[ls->v[i].no]++] = ls->v[i].line;
+		order[start[ls->v[i].no]++] = (uint32) i;
 	/* start[c] now holds the end of c: shift back */
 	for (int64 c = ncust; c > 0; c--)
 		start[c] = start[c - 1];
 	start[0] = 0;
 	*startp = start;
-	return out;
+	return order;
 }
 
 static int
@@ -269,9 +273,9 @@ emit(const HealthScanOut *out, const CrmCondMap *map, int32 as_of, int64 custome
 	MemoryContextReset(rowcxt);
 }
 
-/* Customer c's lines into the reusable state *stp (grown as needed). */
+/* Customer c's lines (indexes order[from..to) into ls) into the reusable state *stp (grown as needed). */
 static HealthAggState *
-load_state(HealthAggState **stp, const RawLine *lines, int64 from, int64 to, MemoryContext cxt)
+load_state(HealthAggState **stp, const Lines *ls, const uint32 *order, int64 from, int64 to)
 {
 	HealthAggState *st = *stp;
 	int64		n = to - from;
@@ -284,7 +288,8 @@ load_state(HealthAggState **stp, const RawLine *lines, int64 from, int64 to, Mem
 		st->cap = (int) n;
 		*stp = st;
 	}
-	memcpy(st->lines, lines + from, sizeof(RawLine) * n);
+	for (int64 j = 0; j < n; j++)
+		st->lines[j] = ls->v[order[from + j]].line;
 	st->n = (int) n;
 	return st;
 }
@@ -296,7 +301,7 @@ emit_all(const HealthScanOut *out, Numbering *nb, const Lines *ls, HealthAggStat
 	MemoryContext rowcxt = AllocSetContextCreate(cxt, "crm health summary row", ALLOCSET_DEFAULT_SIZES);
 	int64		ncust = nb->ndense + nb->nextra;
 	int64	   *start;
-	RawLine    *grouped = group_lines(ls, ncust, &start, cxt);
+	uint32	   *order = group_lines(ls, ncust, &start, cxt);
 	HealthAggState *st = MemoryContextAllocZero(cxt, HEALTH_STATE_SIZE(64));
 	CustNo	   *extra = MemoryContextAllocHuge(cxt, sizeof(CustNo) * (nb->nextra + 1));
 
@@ -306,7 +311,7 @@ emit_all(const HealthScanOut *out, Numbering *nb, const Lines *ls, HealthAggStat
 	st->nlong = dict->nlong;
 	for (int64 c = 0; c < nb->ndense; c++)
 		if (start[c + 1] > start[c])
-			emit(out, map, as_of, nb->lo + c, load_state(&st, grouped, start[c], start[c + 1], cxt), rowcxt);
+			emit(out, map, as_of, nb->lo + c, load_state(&st, ls, order, start[c], start[c + 1]), rowcxt);
 	/* the customers numbered by the hash table, by id */
 	for (int64 k = 0; k < nb->nextra; k++)
 	{
@@ -316,7 +321,7 @@ emit_all(const HealthScanOut *out, Numbering *nb, const Lines *ls, HealthAggStat
 	qsort(extra, nb->nextra, sizeof(CustNo), id_no_cmp);
 	for (int64 k = 0; k < nb->nextra; k++)
 		emit(out, map, as_of, extra[k].customer_id,
-			 load_state(&st, grouped, start[extra[k].no], start[extra[k].no + 1], cxt), rowcxt);
+			 load_state(&st, ls, order, start[extra[k].no], start[extra[k].no + 1]), rowcxt);
 }
 
 /*
