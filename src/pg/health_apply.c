@@ -38,6 +38,7 @@
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "nodes/parsenodes.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -296,19 +297,36 @@ lower_bound(const int64 *ids, int64 n, int64 id)
 	return lo;
 }
 
-/* Runs a statement with (tenant, ids[], since); returns the rows it returned or touched. */
-static uint64
-run_ids(const char *sql, int expect, int64 tenant, const int64 *ids, int n, int64 since)
+/* A batch's key: the tenant and the customer id range, and the rebuild's mark. */
+typedef struct BatchKey
 {
-	Oid			types[3] = {INT8OID, INT8ARRAYOID, INT8OID};
-	Datum		args[3] = {Int64GetDatum(tenant), id_array(ids, n), Int64GetDatum(since)};
+	int64		tenant;
+	int64		lo;
+	int64		hi;
+	int64		since;
+} BatchKey;
 
-	if (n == 0)
-		return 0;
-	if (SPI_execute_with_args(sql, 3, types, args, NULL, false, 0) != expect)
+/*
+ * Runs a statement with ($1 tenant, $2 lo, $3 hi, $4 since, $5 ids[]) and a
+ * generic plan (a custom one would estimate every element of the array);
+ * returns the rows it returned or touched.
+ */
+static uint64
+run_batch_sql(const char *sql, int expect, const BatchKey *k, const int64 *ids, int n)
+{
+	Oid			types[5] = {INT8OID, INT8OID, INT8OID, INT8OID, INT8ARRAYOID};
+	Datum		args[5] = {Int64GetDatum(k->tenant), Int64GetDatum(k->lo), Int64GetDatum(k->hi),
+	Int64GetDatum(k->since), id_array(ids, n)};
+	SPIPlanPtr	plan = SPI_prepare_cursor(sql, 5, types, CURSOR_OPT_GENERIC_PLAN);
+
+	if (plan == NULL || SPI_execute_plan(plan, args, NULL, false, 0) != expect)
 		elog(ERROR, "could not write the health profiles: %s", sql);
+	SPI_freeplan(plan);
 	return SPI_processed;
 }
+
+#define IN_BATCH(p) " " p ".tenant_id OPERATOR(pg_catalog.=) $1 AND " p ".customer_id OPERATOR(pg_catalog.>=) $2" \
+	" AND " p ".customer_id OPERATOR(pg_catalog.<=) $3"
 
 /* The batch's customers, as they stand in crm.health_profile and crm.customer. */
 typedef struct Batch
@@ -317,33 +335,41 @@ typedef struct Batch
 	int			nstaged;
 	int64	   *keep;			/* profiles written after the mark: left alone */
 	int			nkeep;
-	int64	   *locked;			/* staged customers that exist, locked FOR KEY SHARE */
+	int64	   *locked;			/* customers in [lo, hi] that exist, locked FOR KEY SHARE */
 	int			nlocked;
 } Batch;
+
+/* The ids of the rows in SPI_tuptable (first column), sorted. */
+static int64 *
+result_ids(int *n)
+{
+	int64	   *ids = palloc(sizeof(int64) * (SPI_processed + 1));
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	*n = (int) SPI_processed;
+	qsort(ids, *n, sizeof(int64), int64_cmp);
+	return ids;
+}
 
 /*
  * Removes what the upsert would replace or clean up (profiles older than the
  * mark: of staged customers, or of customers without lines), notes the
- * profiles to keep, and locks the customers to write.
+ * profiles to keep, and locks the batch's customers.
  */
 static void
-prepare_batch(int64 tenant, int64 lo, int64 hi, int64 since, Batch *b)
+prepare_batch(const BatchKey *k, Batch *b)
 {
-	Oid			types[4] = {INT8OID, INT8OID, INT8OID, INT8OID};
-	Datum		args[4] = {Int64GetDatum(tenant), Int64GetDatum(lo), Int64GetDatum(hi), Int64GetDatum(since)};
-	int64	   *replace,
-			   *orphan,
-			   *write;
-	int			nreplace = 0,
-				norphan = 0,
-				nwrite = 0;
+	int64	   *orphan;
+	int			nold = 0,
+				norphan = 0;
 
-	if (SPI_execute_with_args("SELECT p.customer_id, p.refresh_seq OPERATOR(pg_catalog.<) $4 FROM crm.health_profile p"
-							  " WHERE p.tenant_id OPERATOR(pg_catalog.=) $1"
-							  "   AND p.customer_id OPERATOR(pg_catalog.>=) $2 AND p.customer_id OPERATOR(pg_catalog.<=) $3",
-							  4, types, args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the health profiles");
-	replace = palloc(sizeof(int64) * (SPI_processed + 1));
+	run_batch_sql("SELECT p.customer_id, p.refresh_seq OPERATOR(pg_catalog.<) $4 FROM crm.health_profile p"
+				  " WHERE" IN_BATCH("p"), SPI_OK_SELECT, k, NULL, 0);
 	orphan = palloc(sizeof(int64) * (SPI_processed + 1));
 	b->keep = palloc(sizeof(int64) * (SPI_processed + 1));
 	b->nkeep = 0;
@@ -356,37 +382,26 @@ prepare_batch(int64 tenant, int64 lo, int64 hi, int64 since, Batch *b)
 		if (!old)
 			b->keep[b->nkeep++] = id;
 		else if (id_in(b->staged, b->nstaged, id))
-			replace[nreplace++] = id;
+			nold++;
 		else
 			orphan[norphan++] = id;
 	}
 	qsort(b->keep, b->nkeep, sizeof(int64), int64_cmp);
-	qsort(replace, nreplace, sizeof(int64), int64_cmp);
-	run_ids("DELETE FROM crm.health_profile p WHERE p.tenant_id OPERATOR(pg_catalog.=) $1"
-			"   AND p.customer_id OPERATOR(pg_catalog.=) ANY ($2) AND p.refresh_seq OPERATOR(pg_catalog.<) $3",
-			SPI_OK_DELETE, tenant, replace, nreplace, since);
-	run_ids("DELETE FROM crm.health_profile p WHERE p.tenant_id OPERATOR(pg_catalog.=) $1"
-			"   AND p.customer_id OPERATOR(pg_catalog.=) ANY ($2) AND p.refresh_seq OPERATOR(pg_catalog.<) $3"
-			"   AND NOT EXISTS (SELECT 1 FROM crm.dispense d WHERE d.tenant_id OPERATOR(pg_catalog.=) $1"
-			"                      AND d.customer_id OPERATOR(pg_catalog.=) p.customer_id)",
-			SPI_OK_DELETE, tenant, orphan, norphan, since);
-	write = palloc(sizeof(int64) * (b->nstaged + 1));
-	for (int i = 0; i < b->nstaged; i++)
-		if (!id_in(b->keep, b->nkeep, b->staged[i]))
-			write[nwrite++] = b->staged[i];
+	qsort(orphan, norphan, sizeof(int64), int64_cmp);
+	if (nold > 0)				/* the staged customers' old profiles, replaced below */
+		run_batch_sql("DELETE FROM crm.health_profile p WHERE" IN_BATCH("p")
+					  " AND p.refresh_seq OPERATOR(pg_catalog.<) $4 AND p.customer_id OPERATOR(pg_catalog.<>) ALL ($5)",
+					  SPI_OK_DELETE, k, orphan, norphan);
+	if (norphan > 0)			/* the others' unless they have lines */
+		run_batch_sql("DELETE FROM crm.health_profile p WHERE" IN_BATCH("p")
+					  " AND p.refresh_seq OPERATOR(pg_catalog.<) $4 AND p.customer_id OPERATOR(pg_catalog.=) ANY ($5)"
+					  " AND NOT EXISTS (SELECT 1 FROM crm.dispense d WHERE d.tenant_id OPERATOR(pg_catalog.=) $1"
+					  "                    AND d.customer_id OPERATOR(pg_catalog.=) p.customer_id)",
+					  SPI_OK_DELETE, k, orphan, norphan);
 	/* the foreign key's check, set-wise: a customer deleted meanwhile is not returned */
-	run_ids("SELECT c.customer_id FROM crm.customer c WHERE c.tenant_id OPERATOR(pg_catalog.=) $1"
-			"   AND c.customer_id OPERATOR(pg_catalog.=) ANY ($2) FOR KEY SHARE OF c",
-			SPI_OK_SELECT, tenant, write, nwrite, since);
-	b->nlocked = 0;
-	b->locked = palloc(sizeof(int64) * (nwrite + 1));
-	for (uint64 i = 0; nwrite > 0 && i < SPI_processed; i++)
-	{
-		bool		isnull;
-
-		b->locked[b->nlocked++] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-	}
-	qsort(b->locked, b->nlocked, sizeof(int64), int64_cmp);
+	run_batch_sql("SELECT c.customer_id FROM crm.customer c WHERE" IN_BATCH("c")
+				  " FOR KEY SHARE OF c", SPI_OK_SELECT, k, NULL, 0);
+	b->locked = result_ids(&b->nlocked);
 }
 
 /* Writes the staged rows of the batch's locked customers; returns how many. */
@@ -420,7 +435,7 @@ write_rows(ApplyCtx *ac, const HealthStage *st, int64 from, const Batch *b, Memo
 		MemoryContext prev;
 
 		CHECK_FOR_INTERRUPTS();
-		if (!id_in(b->locked, b->nlocked, b->staged[i]))
+		if (id_in(b->keep, b->nkeep, b->staged[i]) || !id_in(b->locked, b->nlocked, b->staged[i]))
 			continue;
 		prev = MemoryContextSwitchTo(rows);
 		heap_deform_tuple(st->tuples[from + i], st->sdesc, s, snull);
@@ -473,6 +488,7 @@ crm_health_profile_apply(PG_FUNCTION_ARGS)
 	ApplyCtx	ac;
 	HealthStage *st;
 	Batch		b;
+	BatchKey	key;
 	int64		from;
 	int64		to;
 	int64		written;
@@ -508,9 +524,13 @@ crm_health_profile_apply(PG_FUNCTION_ARGS)
 	if (to < st->n && st->ids[to] == PG_GETARG_INT64(2))
 		to++;
 	b.nstaged = (int) Max(to - from, 0);
+	key.tenant = ac.tenant;
+	key.lo = PG_GETARG_INT64(1);
+	key.hi = PG_GETARG_INT64(2);
+	key.since = PG_GETARG_INT64(3);
 	SPI_connect();
 	old = MemoryContextSwitchTo(cxt);
-	prepare_batch(ac.tenant, PG_GETARG_INT64(1), PG_GETARG_INT64(2), PG_GETARG_INT64(3), &b);
+	prepare_batch(&key, &b);
 	MemoryContextSwitchTo(old);
 	written = write_rows(&ac, st, from, &b, cxt);
 	SPI_finish();
