@@ -25,11 +25,13 @@
 #include "postgres.h"
 
 #include "access/heapam.h"
+#include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_constraint.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
@@ -48,6 +50,7 @@
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/typcache.h"
 
 #include "crm_pg.h"
@@ -103,24 +106,41 @@ typedef struct ApplyCtx
 	Datum		fifth;
 } ApplyCtx;
 
-/* Only the foreign key to crm.customer (its RI check triggers) may be on the table. */
+/* fk's columns are (tenant_id, customer_id) on both sides */
+static bool
+fk_on_customer(const ForeignKeyCacheInfo *fk, Oid relid, Oid customer)
+{
+	static const char *const cols[2] = {"tenant_id", "customer_id"};
+
+	if (fk->confrelid != customer || fk->nkeys != 2)
+		return false;
+	for (int i = 0; i < 2; i++)
+		if (fk->conkey[i] != get_attnum(relid, cols[i]) || fk->confkey[i] != get_attnum(customer, cols[i]))
+			return false;
+	return true;
+}
+
+/*
+ * A plain table whose only trigger is the foreign key to crm.customer (its
+ * RI check triggers, replaced here by the set-wise lock), no rules, no
+ * row-level security applying to the current user, and only immediate
+ * indexes without exclusion constraints.
+ */
 static bool
 constraints_known(Relation rel)
 {
 	TriggerDesc *td = rel->trigdesc;
+	Oid			relid = RelationGetRelid(rel);
 	Oid			customer = get_relname_relid("customer", get_namespace_oid("crm", false));
 	List	   *fks = RelationGetFKeyList(rel);
+	List	   *indexes;
 	ListCell   *lc;
+	bool		ok = true;
 
-	if (list_length(fks) != 1 || rel->rd_rel->relhasrules)
+	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relhasrules ||
+		check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED ||
+		list_length(fks) != 1 || !fk_on_customer(linitial_node(ForeignKeyCacheInfo, fks), relid, customer))
 		return false;
-	foreach(lc, fks)
-	{
-		ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, lc);
-
-		if (fk->confrelid != customer || fk->nkeys != 2)
-			return false;
-	}
 	for (int i = 0; td != NULL && i < td->numtriggers; i++)
 	{
 		Trigger    *t = &td->triggers[i];
@@ -128,7 +148,16 @@ constraints_known(Relation rel)
 		if (!t->tgisinternal || (t->tgfoid != F_RI_FKEY_CHECK_INS && t->tgfoid != F_RI_FKEY_CHECK_UPD))
 			return false;
 	}
-	return true;
+	indexes = RelationGetIndexList(rel);
+	foreach(lc, indexes)
+	{
+		Relation	ind = index_open(lfirst_oid(lc), AccessShareLock);
+
+		ok = ok && ind->rd_index->indimmediate && !ind->rd_index->indisexclusion;
+		index_close(ind, AccessShareLock);
+	}
+	list_free(indexes);
+	return ok;
 }
 
 /* Maps the columns; false when the table has a column not written here, or of another type. */
@@ -501,7 +530,8 @@ crm_health_profile_apply(PG_FUNCTION_ARGS)
 	st = health_stage_get(PG_GETARG_INT64(0));
 	if (st == NULL)
 		PG_RETURN_NULL();
-	if (!OidIsValid(relid) || pg_class_aclcheck(relid, GetUserId(), ACL_SELECT | ACL_INSERT | ACL_DELETE) != ACLCHECK_OK)
+	if (!OidIsValid(relid) || pg_class_aclmask(relid, GetUserId(), ACL_SELECT | ACL_INSERT | ACL_DELETE, ACLMASK_ALL) !=
+		(ACL_SELECT | ACL_INSERT | ACL_DELETE))
 		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 						errmsg("permission denied for table crm.health_profile"),
 						errhint("crm.health_profile_apply is internal to crm.refresh_health_profiles().")));
