@@ -98,6 +98,8 @@ typedef struct HealthStage
 	int64	   *ids;
 	HeapTuple  *tuples;			/* crm.health_summary of ids[i] */
 	TupleDesc	sdesc;
+	char	   *next;			/* free space of the current block of tuples */
+	Size		free;
 } HealthStage;
 
 /* The session's stage of the tenant, NULL if none (an error if another tenant's). */

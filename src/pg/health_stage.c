@@ -70,12 +70,30 @@ summary_desc(MemoryContext cxt)
 	return desc;
 }
 
+/* Space for a tuple of len bytes in the stage's blocks (no per-chunk rounding). */
+static char *
+stage_space(HealthStage *st, Size len)
+{
+	len = MAXALIGN(len);
+	if (len > st->free)
+	{
+		Size		block = Max(len, (Size) 1024 * 1024);
+
+		st->next = MemoryContextAlloc(st->cxt, block);
+		st->free = block;
+	}
+	st->free -= len;
+	st->next += len;
+	return st->next - len;
+}
+
 /* Appends one customer's summary to the stage. */
 static void
 stage_emit(void *arg, int64 customer_id, Datum *v, bool *nulls)
 {
 	HealthStage *st = arg;
-	MemoryContext old;
+	HeapTuple	tup = heap_form_tuple(st->sdesc, v, nulls);
+	HeapTuple	copy = (HeapTuple) stage_space(st, HEAPTUPLESIZE + tup->t_len);
 
 	if (st->n == st->cap)
 	{
@@ -83,9 +101,11 @@ stage_emit(void *arg, int64 customer_id, Datum *v, bool *nulls)
 		st->ids = repalloc_huge(st->ids, sizeof(int64) * st->cap);
 		st->tuples = repalloc_huge(st->tuples, sizeof(HeapTuple) * st->cap);
 	}
-	old = MemoryContextSwitchTo(st->cxt);
-	st->tuples[st->n] = heap_form_tuple(st->sdesc, v, nulls);
-	MemoryContextSwitchTo(old);
+	*copy = *tup;
+	copy->t_data = (HeapTupleHeader) ((char *) copy + HEAPTUPLESIZE);
+	memcpy(copy->t_data, tup->t_data, tup->t_len);
+	heap_freetuple(tup);
+	st->tuples[st->n] = copy;
 	st->ids[st->n++] = customer_id;
 }
 

@@ -360,7 +360,7 @@ END
 $$;
 REVOKE ALL ON FUNCTION crm.health_refresh_step(text, bigint, bigint, bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION crm.health_refresh_step(text, bigint, bigint, bigint) TO crm_admin;
-COMMENT ON FUNCTION crm.health_refresh_step(text, bigint, bigint, bigint) IS 'Internal steps of crm.refresh_health_profiles, each its own transaction: begin (wait for dispensing writes in flight, return the rebuild''s sequence mark), stage (one pass of crm.health_summary_agg over the tenant''s lines into a session temp table), apply (write a range of customer ids, skipping profiles written since the mark), end.';
+COMMENT ON FUNCTION crm.health_refresh_step(text, bigint, bigint, bigint) IS 'Internal steps of crm.refresh_health_profiles, each its own transaction: begin (wait for dispensing writes in flight, return the rebuild''s sequence mark), stage (one pass over the tenant''s lines, crm.health_stage: the summaries kept in session memory, or in a session temp table when the direct write does not apply), apply (write a range of customer ids holding the tenant''s barrier lock, skipping profiles written since the mark: crm.health_profile_apply, else crm.health_profile_write), end (drop the stage).';
 
 -- A procedure that commits cannot carry SET search_path; every name in it is qualified instead.
 CREATE PROCEDURE crm.refresh_health_profiles(batch_size integer DEFAULT 8192)
@@ -396,7 +396,7 @@ END
 $$;
 REVOKE ALL ON PROCEDURE crm.refresh_health_profiles(integer) FROM PUBLIC;
 GRANT EXECUTE ON PROCEDURE crm.refresh_health_profiles(integer) TO crm_admin;
-COMMENT ON PROCEDURE crm.refresh_health_profiles(integer) IS 'Rebuilds every health profile of the current tenant (and re-evaluates the tags): one pass of crm.health_summary_agg over the dispensing lines into a session temp table, then writes in batches of batch_size customer ids, one transaction each (CALL it outside a transaction block; inside one, use crm.refresh_health_profile_chunk). Dispensing writes are held off only for the instant the rebuild starts; profiles they write during the rebuild are newer and are not overwritten. Several sessions may run it at once. Run nightly (pg_cron) so that time-dependent dimensions stay current. For crm_admin.';
+COMMENT ON PROCEDURE crm.refresh_health_profiles(integer) IS 'Rebuilds every health profile of the current tenant (and re-evaluates the tags): one pass over the dispensing lines computing every summary (kept in session memory), then writes in batches of batch_size customer ids, one transaction each (CALL it outside a transaction block; inside one, use crm.refresh_health_profile_chunk). The tenant''s dispensing writes wait for the instant the rebuild starts and while a batch is written (tens of milliseconds per 8192 customers); profiles they write during the rebuild are newer and are not overwritten. Several sessions may run it at once. Run nightly (pg_cron) so that time-dependent dimensions stay current. For crm_admin.';
 
 GRANT SELECT ON crm.health_profile TO crm_health_reader;
 GRANT EXECUTE ON FUNCTION crm.pdc(date[], integer[], text[], date, date) TO PUBLIC;
