@@ -104,7 +104,30 @@ typedef struct ApplyCtx
 	Datum		twelve;			/* the literals of crm.health_profile_write */
 	Datum		half;
 	Datum		fifth;
+	Datum	   *visit_freq;		/* round(visits / 12.0, 2) by visits, made once per call */
+	MemoryContext cxt;			/* of the call */
 } ApplyCtx;
+
+#define CACHED_VISITS 1024
+
+/* round(visits_365d / 12.0, 2), as crm.health_profile_write computes it */
+static Datum
+visit_frequency(const ApplyCtx *ac, int32 visits)
+{
+	MemoryContext old;
+	Datum		v;
+
+	if (visits >= 0 && visits < CACHED_VISITS && ac->visit_freq[visits] != (Datum) 0)
+		return ac->visit_freq[visits];
+	old = MemoryContextSwitchTo(ac->cxt);
+	v = DirectFunctionCall2(numeric_round,
+							DirectFunctionCall2(numeric_div, NumericGetDatum(int64_to_numeric(visits)), ac->twelve),
+							Int32GetDatum(2));
+	MemoryContextSwitchTo(old);
+	if (visits >= 0 && visits < CACHED_VISITS)
+		ac->visit_freq[visits] = v;
+	return v;
+}
 
 /* fk's columns are (tenant_id, customer_id) on both sides */
 static bool
@@ -243,11 +266,7 @@ form_profile(const ApplyCtx *ac, int64 customer_id, Datum *s, bool *snull, Datum
 	SET(P_CUSTOMER, Int64GetDatum(customer_id));
 	SET(P_AS_OF, DateADTGetDatum(ac->day));
 	if (!snull[11])				/* round(visits_365d / 12.0, 2) */
-		SET(P_VISIT_FREQ, DirectFunctionCall2(numeric_round,
-											  DirectFunctionCall2(numeric_div,
-																  NumericGetDatum(int64_to_numeric(DatumGetInt32(s[11]))),
-																  ac->twelve),
-											  Int32GetDatum(2)));
+		SET(P_VISIT_FREQ, visit_frequency(ac, DatumGetInt32(s[11])));
 	SET(P_SPEND_TIER, CStringGetTextDatum(spend_tier(ac, s[12], snull[12])));
 	if (!snull[14])
 		SET(P_PRICE_SENS, CStringGetTextDatum(!num_lt(s[14], ac->half) ? "high" :
@@ -453,7 +472,9 @@ write_rows(ApplyCtx *ac, const HealthStage *st, int64 from, const Batch *b, Memo
 	old = MemoryContextSwitchTo(cxt);
 	estate = CreateExecutorState();
 	rri = makeNode(ResultRelInfo);
-	rows = AllocSetContextCreate(cxt, "crm health profile rows", ALLOCSET_DEFAULT_SIZES);
+	/* a kept first block large enough for a group: no memory handed back and refetched per group */
+	rows = AllocSetContextCreate(cxt, "crm health profile rows", 1024 * 1024, 1024 * 1024,
+								 ALLOCSET_DEFAULT_MAXSIZE);
 	InitResultRelInfo(rri, ac->rel, 0, NULL, 0);
 	ExecOpenIndices(rri, false);
 	for (int i = 0; i < FLUSH_ROWS; i++)
@@ -545,6 +566,8 @@ crm_health_profile_apply(PG_FUNCTION_ARGS)
 	ac.day = PG_GETARG_DATEADT(4);
 	ac.seq = get_relname_relid("health_profile_refresh_seq", get_namespace_oid("crm", false));
 	load_tiers(&ac, PG_GETARG_ARRAYTYPE_P(5));
+	ac.cxt = cxt;
+	ac.visit_freq = MemoryContextAllocZero(cxt, sizeof(Datum) * CACHED_VISITS);
 	ac.twelve = DirectFunctionCall3(numeric_in, CStringGetDatum("12.0"), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
 	ac.half = DirectFunctionCall3(numeric_in, CStringGetDatum("0.5"), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
 	ac.fifth = DirectFunctionCall3(numeric_in, CStringGetDatum("0.2"), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
