@@ -87,6 +87,9 @@ typedef struct HealthScanOut
  */
 extern void health_scan_summaries(int64 tenant, DateADT as_of, const HealthScanOut *out);
 
+/* Asks for huge pages under a large private array before it is filled (advice only). */
+extern void health_advise_huge_pages(void *p, Size len);
+
 /* A rebuild's summaries in session memory (health_stage.c), in customer id order. */
 typedef struct HealthStage
 {

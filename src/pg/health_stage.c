@@ -70,16 +70,17 @@ summary_desc(MemoryContext cxt)
 	return desc;
 }
 
-/* Space for a tuple of len bytes in the stage's blocks (no per-chunk rounding). */
+/* Space for a tuple of len bytes in the stage's 8 MB blocks (no per-chunk rounding). */
 static char *
 stage_space(HealthStage *st, Size len)
 {
 	len = MAXALIGN(len);
 	if (len > st->free)
 	{
-		Size		block = Max(len, (Size) 1024 * 1024);
+		Size		block = Max(len, (Size) 8 * 1024 * 1024);
 
-		st->next = MemoryContextAlloc(st->cxt, block);
+		st->next = MemoryContextAllocHuge(st->cxt, block);
+		health_advise_huge_pages(st->next, block);
 		st->free = block;
 	}
 	st->free -= len;
