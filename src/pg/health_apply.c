@@ -1,22 +1,24 @@
 /*
  * health_apply.c - crm.health_profile_apply(): one batch of a rebuild's
- * staged summaries written straight into crm.health_profile.
+ * staged summaries (health_stage.c, in session memory) written straight
+ * into crm.health_profile.
  *
  * The rows are those of crm.health_profile_write(..., 'stage', since), the
- * upsert that remains the way whenever the table does not look as expected
- * here (a column this code does not know, a trigger or foreign key other
- * than the one to crm.customer); the function then returns NULL.  Instead of
- * a speculative insertion and a foreign-key check per row, one batch:
+ * upsert from a temp table that remains the way whenever the table does not
+ * look as expected here (a column this code does not know, a trigger or
+ * foreign key other than the one to crm.customer, rules, row security, a
+ * deferrable or exclusion index: health_profile_direct_usable()).  Instead
+ * of a speculative insertion and a foreign-key query per row, one batch:
  *
  *   - runs with the tenant's barrier lock held exclusively (the caller takes
  *     it), so no dispensing trigger writes a profile of the tenant meanwhile;
- *   - deletes the range's profiles written before the rebuild's mark whose
- *     customer is staged or has no line any more (as the upsert and its
- *     clean-up would replace or remove them);
- *   - reads the staged summaries whose customer has no profile left, joined
- *     to crm.customer and locking those rows FOR KEY SHARE, as the foreign
- *     key's check does row by row (a customer deleted meanwhile is skipped:
- *     its profile would be deleted with it);
+ *   - reads the batch's profiles with one range scan: those written after the
+ *     rebuild's mark are kept; the older ones of staged customers are
+ *     deleted (and replaced below), those of other customers only if they
+ *     have no line any more (the upsert's clean-up);
+ *   - locks the batch's customer rows FOR KEY SHARE with one range scan, as
+ *     the foreign key's check does row by row (a customer deleted meanwhile
+ *     is not returned and its profile not written);
  *   - forms every row with the values of the upsert (the same functions for
  *     the derived columns, the columns' typmods applied, CHECK constraints
  *     evaluated) and inserts them in groups with table_multi_insert and the

@@ -30,19 +30,20 @@
 PG_FUNCTION_INFO_V1(crm_health_stage);
 PG_FUNCTION_INFO_V1(crm_health_stage_drop);
 
-static HealthStage *stage = NULL;
+static HealthStage *stage = NULL;		/* complete, usable by apply */
+static HealthStage *building = NULL;	/* being filled (left by an error caught in a subtransaction) */
 static bool callback_registered = false;
 
 static void
 stage_drop(void)
 {
-	if (stage != NULL)
-	{
-		MemoryContext cxt = stage->cxt;
+	HealthStage *olds[2] = {stage, building};
 
-		stage = NULL;
-		MemoryContextDelete(cxt);
-	}
+	stage = NULL;
+	building = NULL;
+	for (int i = 0; i < 2; i++)
+		if (olds[i] != NULL)
+			MemoryContextDelete(olds[i]->cxt);
 }
 
 static void
@@ -154,10 +155,12 @@ crm_health_stage(PG_FUNCTION_ARGS)
 	st->ids = MemoryContextAlloc(cxt, sizeof(int64) * st->cap);
 	st->tuples = MemoryContextAlloc(cxt, sizeof(HeapTuple) * st->cap);
 	st->sdesc = summary_desc(cxt);
-	stage = st;					/* an error below aborts the transaction and drops it */
+	building = st;				/* dropped with the transaction if the scan fails */
 	out.emit = stage_emit;
 	out.arg = st;
 	health_scan_summaries(tenant, as_of, &out);
+	building = NULL;
+	stage = st;
 	PG_RETURN_INT64(st->n);
 }
 
