@@ -111,6 +111,10 @@ SELECT crm.health_profile_apply(1, 1, 200, 0, crm.health_today(), '{500,2000,800
 SELECT crm.health_stage(1, crm.health_today()) AS staged;
 SELECT crm.health_stage_drop();
 SELECT crm.health_profile_apply(1, 1, 200, 0, crm.health_today(), '{500,2000,8000}') IS NULL AS dropped;
+-- a stage that failed inside a subtransaction is not used
+SELECT crm.health_stage(1, crm.health_today()) AS staged;
+DO $$ BEGIN PERFORM crm.health_stage(1, 'infinity'); EXCEPTION WHEN others THEN NULL; END $$;
+SELECT crm.health_profile_apply(1, 1, 200, 0, crm.health_today(), '{500,2000,8000}') IS NULL AS no_partial_stage;
 
 -- errors: another tenant's stage; not for the application roles
 \set VERBOSITY terse
