@@ -128,6 +128,13 @@ SELECT crm.health_stage(1, crm.health_today()) AS staged;
 CREATE TRIGGER unknown_trigger AFTER INSERT ON crm.health_profile FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.noop();
 SELECT crm.health_profile_apply(1, 1, 200, 0, crm.health_today(), '{500,2000,8000}');
 DROP TRIGGER unknown_trigger ON crm.health_profile;
+-- the table's CHECK constraints hold on the direct write too
+ALTER TABLE crm.health_profile ADD CONSTRAINT few_lines CHECK (lines < 3) NOT VALID;
+SELECT crm.health_stage(1, crm.health_today()) AS staged;
+SELECT crm.health_profile_apply(1, 1, 200, (SELECT max(refresh_seq) + 1 FROM crm.health_profile),
+                                crm.health_today(), '{500,2000,8000}');
+ALTER TABLE crm.health_profile DROP CONSTRAINT few_lines;
+SELECT count(*) AS profiles_unchanged FROM crm.health_profile;
 SELECT crm.health_stage_drop();
 SET ROLE crm_admin;
 SELECT crm.health_stage(1, crm.health_today());
