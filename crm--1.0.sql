@@ -2301,6 +2301,26 @@ $$;
 REVOKE ALL ON FUNCTION crm.health_profile_write(bigint, bigint, bigint, bigint[], text, bigint) FROM PUBLIC;
 COMMENT ON FUNCTION crm.health_profile_write(bigint, bigint, bigint, bigint[], text, bigint) IS 'Internal: writes the profiles of a tenant''s customers in [lo, hi] (only those in ids, unless ids is NULL) from crm.health_summary_agg over crm.dispense (source live) or from a rebuild''s staging table (source stage, skipping profiles with refresh_seq >= since); removes profiles without lines. Returns the profiles written.';
 
+CREATE FUNCTION crm.health_stage(tenant bigint, as_of date) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'crm_health_stage'
+    LANGUAGE C VOLATILE STRICT;
+REVOKE ALL ON FUNCTION crm.health_stage(bigint, date) FROM PUBLIC;
+COMMENT ON FUNCTION crm.health_stage(bigint, date) IS 'Internal (crm.health_refresh_step stage): computes every customer''s summary of the tenant as of the day (crm.health_summaries) and keeps them in the session''s memory for crm.health_profile_apply; returns how many, or NULL (nothing kept) when crm.health_profile has columns, triggers or constraints the direct write does not know. The stage is dropped by crm.health_stage_drop(), by the next stage and when a transaction of the session aborts.';
+
+CREATE FUNCTION crm.health_stage_drop() RETURNS void
+    AS 'MODULE_PATHNAME', 'crm_health_stage_drop'
+    LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION crm.health_stage_drop() FROM PUBLIC;
+COMMENT ON FUNCTION crm.health_stage_drop() IS 'Internal (crm.health_refresh_step end): frees the session''s staged health summaries.';
+
+CREATE FUNCTION crm.health_profile_apply(tenant bigint, lo bigint, hi bigint, since bigint, day date,
+                                         tiers numeric[])
+    RETURNS integer
+    AS 'MODULE_PATHNAME', 'crm_health_profile_apply'
+    LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION crm.health_profile_apply(bigint, bigint, bigint, bigint, date, numeric[]) FROM PUBLIC;
+COMMENT ON FUNCTION crm.health_profile_apply(bigint, bigint, bigint, bigint, date, numeric[]) IS 'Internal (crm.health_refresh_step apply, with the tenant''s barrier lock held exclusively): writes the profiles of customer ids lo..hi from the session''s stage (crm.health_stage) directly: the rows of crm.health_profile_write(tenant, lo, hi, NULL, ''stage'', since) (profiles older than the mark replaced or, without lines, removed; newer ones left alone), the customers locked FOR KEY SHARE set-wise instead of the foreign key''s check per row (a customer deleted meanwhile is skipped), rows inserted in groups with their index entries. Returns the profiles written, or NULL when the session has no stage (then crm.health_profile_write reads the temp table).';
+
 -- Advisory lock keys: one per customer (writers of one customer serialize), and a barrier per tenant
 -- that writers share and a rebuild takes exclusively for an instant (to let writers in flight finish
 -- before it reads the lines; see crm.refresh_health_profiles).
@@ -2383,9 +2403,14 @@ BEGIN
         PERFORM pg_advisory_xact_lock(crm.health_lock_key(t) # 1, 0);
         RETURN nextval('crm.health_profile_refresh_seq');
     ELSIF step = 'stage' THEN
-        -- one sequential pass over the lines, summaries out in customer order (each apply batch
-        -- then reads adjacent pages); the same figures as crm.health_summary_agg per customer
+        -- one sequential pass over the lines, summaries in customer order (the same figures as
+        -- crm.health_summary_agg per customer): kept in session memory for the direct write, or,
+        -- when crm.health_profile does not have the shape that write knows, in a temp table
         DROP TABLE IF EXISTS pg_temp.health_refresh_stage;
+        n := crm.health_stage(t, day);
+        IF n IS NOT NULL THEN
+            RETURN n;
+        END IF;
         CREATE TEMP TABLE health_refresh_stage AS
         SELECT s.customer_id, s.x FROM crm.health_summaries(t, day) s;
         GET DIAGNOSTICS n = ROW_COUNT;
@@ -2395,10 +2420,16 @@ BEGIN
         ANALYZE pg_temp.health_refresh_stage (customer_id);
         RETURN n;
     ELSIF step = 'apply' THEN
-        n := crm.health_profile_write(t, lo, hi, NULL, 'stage', since);
+        -- no dispensing trigger writes a profile of the tenant while the batch is written
+        PERFORM pg_advisory_xact_lock(crm.health_lock_key(t) # 1, 0);
+        n := crm.health_profile_apply(t, lo, hi, since, day, crm.health_spend_tiers(t));
+        IF n IS NULL THEN
+            n := crm.health_profile_write(t, lo, hi, NULL, 'stage', since);
+        END IF;
         PERFORM crm.health_rules_after_profile(t, NULL, lo, hi);
         RETURN n;
     ELSIF step = 'end' THEN
+        PERFORM crm.health_stage_drop();
         DROP TABLE IF EXISTS pg_temp.health_refresh_stage;
         RETURN 0;
     END IF;
@@ -2407,7 +2438,7 @@ END
 $$;
 REVOKE ALL ON FUNCTION crm.health_refresh_step(text, bigint, bigint, bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION crm.health_refresh_step(text, bigint, bigint, bigint) TO crm_admin;
-COMMENT ON FUNCTION crm.health_refresh_step(text, bigint, bigint, bigint) IS 'Internal steps of crm.refresh_health_profiles, each its own transaction: begin (wait for dispensing writes in flight, return the rebuild''s sequence mark), stage (one pass of crm.health_summary_agg over the tenant''s lines into a session temp table), apply (write a range of customer ids, skipping profiles written since the mark), end.';
+COMMENT ON FUNCTION crm.health_refresh_step(text, bigint, bigint, bigint) IS 'Internal steps of crm.refresh_health_profiles, each its own transaction: begin (wait for dispensing writes in flight, return the rebuild''s sequence mark), stage (one pass over the tenant''s lines, crm.health_stage: the summaries kept in session memory, or in a session temp table when the direct write does not apply), apply (write a range of customer ids holding the tenant''s barrier lock, skipping profiles written since the mark: crm.health_profile_apply, else crm.health_profile_write), end (drop the stage).';
 
 -- A procedure that commits cannot carry SET search_path; every name in it is qualified instead.
 CREATE PROCEDURE crm.refresh_health_profiles(batch_size integer DEFAULT 8192)
@@ -2443,7 +2474,7 @@ END
 $$;
 REVOKE ALL ON PROCEDURE crm.refresh_health_profiles(integer) FROM PUBLIC;
 GRANT EXECUTE ON PROCEDURE crm.refresh_health_profiles(integer) TO crm_admin;
-COMMENT ON PROCEDURE crm.refresh_health_profiles(integer) IS 'Rebuilds every health profile of the current tenant (and re-evaluates the tags): one pass of crm.health_summary_agg over the dispensing lines into a session temp table, then writes in batches of batch_size customer ids, one transaction each (CALL it outside a transaction block; inside one, use crm.refresh_health_profile_chunk). Dispensing writes are held off only for the instant the rebuild starts; profiles they write during the rebuild are newer and are not overwritten. Several sessions may run it at once. Run nightly (pg_cron) so that time-dependent dimensions stay current. For crm_admin.';
+COMMENT ON PROCEDURE crm.refresh_health_profiles(integer) IS 'Rebuilds every health profile of the current tenant (and re-evaluates the tags): one pass over the dispensing lines computing every summary (kept in session memory), then writes in batches of batch_size customer ids, one transaction each (CALL it outside a transaction block; inside one, use crm.refresh_health_profile_chunk). The tenant''s dispensing writes wait for the instant the rebuild starts and while a batch is written (tens of milliseconds per 8192 customers); profiles they write during the rebuild are newer and are not overwritten. Several sessions may run it at once. Run nightly (pg_cron) so that time-dependent dimensions stay current. For crm_admin.';
 
 GRANT SELECT ON crm.health_profile TO crm_health_reader;
 GRANT EXECUTE ON FUNCTION crm.pdc(date[], integer[], text[], date, date) TO PUBLIC;

@@ -176,5 +176,21 @@ crm_day_format(int32_t day, char *out)
 				d;
 
 	crm_day_to_ymd(day, &y, &m, &d);
-	snprintf(out, 16, "%04d-%02d-%02d", y, m, d);
+	if (y < 0 || y > 9999)
+	{
+		snprintf(out, 16, "%04d-%02d-%02d", y, m, d);
+		return;
+	}
+	/* the common case without printf: YYYY-MM-DD */
+	out[0] = (char) ('0' + y / 1000);
+	out[1] = (char) ('0' + y / 100 % 10);
+	out[2] = (char) ('0' + y / 10 % 10);
+	out[3] = (char) ('0' + y % 10);
+	out[4] = '-';
+	out[5] = (char) ('0' + m / 10);
+	out[6] = (char) ('0' + m % 10);
+	out[7] = '-';
+	out[8] = (char) ('0' + d / 10);
+	out[9] = (char) ('0' + d % 10);
+	out[10] = '\0';
 }

@@ -450,6 +450,73 @@ channel_datum(const HealthAggState *st, uint64 key)
 	return CStringGetTextDatum(buf);
 }
 
+static int	atc_condition(HealthAggState *st, const CrmCondMap *map, uint64 key);
+
+/* Doubles the state's ATC cache (or creates it). */
+static void
+cache_grow(HealthAggState *st)
+{
+	int			cap = st->cache_cap ? st->cache_cap * 2 : 64;
+	uint64	   *keys = MemoryContextAllocZero(st->cache_cxt, sizeof(uint64) * cap);
+	int		   *conds = MemoryContextAlloc(st->cache_cxt, sizeof(int) * cap);
+
+	for (int i = 0; i < st->cache_cap; i++)
+	{
+		uint64		h;
+
+		if (st->cache_key[i] == 0)
+			continue;
+		for (h = (st->cache_key[i] * UINT64CONST(0x9E3779B97F4A7C15)) >> 40;; h++)
+			if (keys[h & (cap - 1)] == 0)
+				break;
+		keys[h & (cap - 1)] = st->cache_key[i];
+		conds[h & (cap - 1)] = st->cache_cond[i];
+	}
+	if (st->cache_key != NULL)
+	{
+		pfree(st->cache_key);
+		pfree(st->cache_cond);
+	}
+	st->cache_key = keys;
+	st->cache_cond = conds;
+	st->cache_cap = cap;
+}
+
+/* The condition of a packed ATC code (longest prefix), remembered in the state's cache if any. */
+static int
+atc_condition(HealthAggState *st, const CrmCondMap *map, uint64 key)
+{
+	char		code[9];
+	uint64		h;
+	int			cond;
+
+	if (st->cache_cxt != NULL && st->cache_cap > 0)
+	{
+		for (h = (key * UINT64CONST(0x9E3779B97F4A7C15)) >> 40;; h++)
+		{
+			uint64		k = st->cache_key[h & (st->cache_cap - 1)];
+
+			if (k == key)
+				return st->cache_cond[h & (st->cache_cap - 1)];
+			if (k == 0)
+				break;
+		}
+	}
+	unpack_word(key, code);
+	cond = crm_condmap_lookup(map, code);
+	if (st->cache_cxt == NULL)
+		return cond;
+	if (st->cache_n * 2 >= st->cache_cap)
+		cache_grow(st);
+	for (h = (key * UINT64CONST(0x9E3779B97F4A7C15)) >> 40;; h++)
+		if (st->cache_key[h & (st->cache_cap - 1)] == 0)
+			break;
+	st->cache_key[h & (st->cache_cap - 1)] = key;
+	st->cache_cond[h & (st->cache_cap - 1)] = cond;
+	st->cache_n++;
+	return cond;
+}
+
 void
 health_state_summary(HealthAggState *st, const CrmCondMap *map, int32 as_of, Datum *v, bool *nulls)
 {
@@ -465,12 +532,7 @@ health_state_summary(HealthAggState *st, const CrmCondMap *map, int32 as_of, Dat
 	memset(nulls, 0, sizeof(bool) * HEALTH_SUMMARY_NATTS);
 	lines = core_lines(st, atc, &natc, chan, &nchan);
 	for (int i = 0; i < natc; i++)
-	{
-		char		code[9];
-
-		unpack_word(atc[i], code);
-		atc_cond[i] = crm_condmap_lookup(map, code);
-	}
+		atc_cond[i] = atc_condition(st, map, atc[i]);
 	if (!crm_health_profile(lines, st->n, atc_cond, natc, nchan, map, as_of, &p, &err))
 		crm_report(&err, "crm.health_summary_agg");
 	v[0] = conditions_array(&p, map);

@@ -6,7 +6,9 @@
 
 #include "postgres.h"
 
+#include "access/htup.h"
 #include "health_profile.h"
+#include "utils/date.h"
 #include "utils/timestamp.h"
 
 /*
@@ -36,6 +38,12 @@ typedef struct HealthAggState
 	int			cap;
 	char	  **long_chan;		/* channels that do not pack */
 	int			nlong;
+	/* ATC code → condition, remembered across customers when cache_cxt is set (the rebuild) */
+	MemoryContext cache_cxt;
+	uint64	   *cache_key;		/* open addressing, 0 = empty */
+	int		   *cache_cond;
+	int			cache_cap;		/* a power of two */
+	int			cache_n;
 	RawLine		lines[FLEXIBLE_ARRAY_MEMBER];	/* inline: one cache line less per input row */
 } HealthAggState;
 
@@ -65,5 +73,42 @@ extern HealthAggState *health_state_add(HealthAggState *st, MemoryContext cxt, T
 /* The crm.health_summary column values of a customer's state (st->lines are reordered). */
 extern void health_state_summary(HealthAggState *st, const CrmCondMap *map, int32 as_of,
 								 Datum *v, bool *nulls);
+
+/* Where health_scan_summaries hands each customer's summary (values valid during the call). */
+typedef struct HealthScanOut
+{
+	void		(*emit) (void *arg, int64 customer_id, Datum *v, bool *nulls);
+	void	   *arg;
+} HealthScanOut;
+
+/*
+ * Every customer's summary of one tenant as of a day, in customer id order,
+ * from one sequential pass over crm.dispense (health_scan.c).
+ */
+extern void health_scan_summaries(int64 tenant, DateADT as_of, const HealthScanOut *out);
+
+/* Asks for huge pages under a large private array before it is filled (advice only). */
+extern void health_advise_huge_pages(void *p, Size len);
+
+/* A rebuild's summaries in session memory (health_stage.c), in customer id order. */
+typedef struct HealthStage
+{
+	MemoryContext cxt;			/* holds all of it; under TopMemoryContext */
+	int64		tenant;
+	DateADT		as_of;
+	int64		n;
+	int64		cap;
+	int64	   *ids;
+	HeapTuple  *tuples;			/* crm.health_summary of ids[i] */
+	TupleDesc	sdesc;
+	char	   *next;			/* free space of the current block of tuples */
+	Size		free;
+} HealthStage;
+
+/* The session's stage of the tenant, NULL if none (an error if another tenant's). */
+extern HealthStage *health_stage_get(int64 tenant);
+
+/* True when crm.health_profile has exactly the shape health_apply.c writes. */
+extern bool health_profile_direct_usable(void);
 
 #endif							/* CRM_HEALTH_PG_H */

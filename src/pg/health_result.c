@@ -8,6 +8,7 @@
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 
 #include "crm_pg.h"
@@ -71,127 +72,207 @@ health_load_condmap(CrmCondMap *map, int64 tenant, MemoryContext cxt)
 }
 
 
-/* ---- jsonb built with pushJsonbValue: no text to format and parse again ---- */
+/*
+ * ---- jsonb built as a JsonbValue tree and converted once: no text to
+ * format and parse again, and no sorting of keys (they are laid out here in
+ * jsonb's key order: shorter first, then bytewise).  The result equals what
+ * pushJsonbValue would build from the same pairs.
+ */
 
-static void
-put_key(JsonbParseState **ps, const char *key)
+/* The keys of one condition's object, in jsonb order. */
+enum
 {
-	JsonbValue	k;
+	K_DRUGS, K_FILLS, K_PDC_90, K_PDC_180, K_PDC_365, K_ADHERENT, K_LAST_FILL, K_THRESHOLD,
+	K_FIRST_FILL, K_MEASURABLE, K_PERSISTENT, K_NEXT_REFILL, K_DAYS_OVERDUE, K_PERSISTENCE_DAYS,
+	K_NKEYS
+};
 
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(ps, WJB_KEY, &k);
+static const char *const cond_keys[K_NKEYS] = {
+	"drugs", "fills", "pdc_90", "pdc_180", "pdc_365", "adherent", "last_fill", "threshold",
+	"first_fill", "measurable", "persistent", "next_refill", "days_overdue", "persistence_days"
+};
+
+/* jsonb's order of object keys (lengthCompareJsonbStringValue) */
+static int
+key_cmp(const char *a, int alen, const char *b, int blen)
+{
+	if (alen != blen)
+		return alen < blen ? -1 : 1;
+	return memcmp(a, b, alen);
+}
+
+/* Checked once per backend: the table above really is in jsonb order. */
+static void
+check_key_order(void)
+{
+	static bool checked = false;
+
+	if (checked)
+		return;
+	for (int i = 1; i < K_NKEYS; i++)
+		if (key_cmp(cond_keys[i - 1], strlen(cond_keys[i - 1]), cond_keys[i], strlen(cond_keys[i])) >= 0)
+			elog(ERROR, "health condition keys out of jsonb order at \"%s\"", cond_keys[i]);
+	checked = true;
 }
 
 static void
-put_null(JsonbParseState **ps, const char *key)
+set_str(JsonbValue *v, const char *s, int len)
 {
-	JsonbValue	v;
-
-	put_key(ps, key);
-	v.type = jbvNull;
-	pushJsonbValue(ps, WJB_VALUE, &v);
+	v->type = jbvString;
+	v->val.string.val = (char *) s;
+	v->val.string.len = len;
 }
 
 static void
-put_numeric(JsonbParseState **ps, const char *key, Numeric n)
+set_numeric(JsonbValue *v, Numeric n)
 {
-	JsonbValue	v;
-
-	put_key(ps, key);
-	v.type = jbvNumeric;
-	v.val.numeric = n;
-	pushJsonbValue(ps, WJB_VALUE, &v);
+	v->type = jbvNumeric;
+	v->val.numeric = n;
 }
 
 static void
-put_bool(JsonbParseState **ps, const char *key, bool b)
+set_bool(JsonbValue *v, bool b)
 {
-	JsonbValue	v;
-
-	put_key(ps, key);
-	v.type = jbvBool;
-	v.val.boolean = b;
-	pushJsonbValue(ps, WJB_VALUE, &v);
+	v->type = jbvBool;
+	v->val.boolean = b;
 }
 
 static void
-put_day(JsonbParseState **ps, const char *key, int32 day)
+set_null(JsonbValue *v)
 {
-	JsonbValue	v;
+	v->type = jbvNull;
+}
+
+static void
+set_day(JsonbValue *v, int32 day)
+{
 	char	   *buf;
 
 	if (day == CRM_NO_DAY)
 	{
-		put_null(ps, key);
+		set_null(v);
 		return;
 	}
 	buf = palloc(16);
 	crm_day_format(day, buf);
-	put_key(ps, key);
-	v.type = jbvString;
-	v.val.string.val = buf;
-	v.val.string.len = strlen(buf);
-	pushJsonbValue(ps, WJB_VALUE, &v);
+	set_str(v, buf, strlen(buf));
+}
+
+/*
+ * The numbers the detail repeats (small counts and day spans, basis points)
+ * are made once per backend, in their own context: a jsonb only copies them.
+ */
+#define CACHED_INTS 1024
+#define CACHED_BPS 10001
+static MemoryContext numeric_cxt = NULL;
+static Numeric int_cache[CACHED_INTS];
+static Numeric bp_cache[CACHED_BPS];
+
+static Numeric
+cache_numeric(Numeric *slot, int64 v, int scale)
+{
+	if (*slot == NULL)
+	{
+		MemoryContext old;
+
+		if (numeric_cxt == NULL)
+			numeric_cxt = AllocSetContextCreate(TopMemoryContext, "crm health numerics", ALLOCSET_DEFAULT_SIZES);
+		old = MemoryContextSwitchTo(numeric_cxt);
+		*slot = scale > 0 ? int64_div_fast_to_numeric(v, scale) : int64_to_numeric(v);
+		MemoryContextSwitchTo(old);
+	}
+	return *slot;
+}
+
+static Numeric
+int_numeric(int64 v)
+{
+	if (v >= 0 && v < CACHED_INTS)
+		return cache_numeric(&int_cache[v], v, 0);
+	return int64_to_numeric(v);
 }
 
 static void
-put_bp(JsonbParseState **ps, const char *key, int bp)
+set_bp(JsonbValue *v, int bp)
 {
 	if (bp < 0)
-		put_null(ps, key);
+		set_null(v);
+	else if (bp < CACHED_BPS)
+		set_numeric(v, cache_numeric(&bp_cache[bp], bp, 4));
 	else
-		put_numeric(ps, key, int64_div_fast_to_numeric(bp, 4));
+		set_numeric(v, int64_div_fast_to_numeric(bp, 4));
 }
 
+/* One condition's object (its pairs in jsonb key order). */
 static void
-put_condition(JsonbParseState **ps, const CrmCondStat *st, const CrmCondMap *map)
+condition_object(JsonbValue *obj, const CrmCondStat *st, const CrmCondMap *map)
 {
 	bool		known = st->pdc_bp[2] >= 0;
+	JsonbPair  *p = palloc(sizeof(JsonbPair) * K_NKEYS);
 
-	put_key(ps, map->cond_name[st->cond]);
-	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
-	put_numeric(ps, "fills", int64_to_numeric(st->fills));
-	put_numeric(ps, "drugs", int64_to_numeric(st->drugs));
-	put_day(ps, "first_fill", st->first_fill);
-	put_day(ps, "last_fill", st->last_fill);
-	put_day(ps, "next_refill", st->next_refill);
+	for (int k = 0; k < K_NKEYS; k++)
+	{
+		set_str(&p[k].key, cond_keys[k], strlen(cond_keys[k]));
+		p[k].order = k;
+	}
+	set_numeric(&p[K_FILLS].value, int_numeric(st->fills));
+	set_numeric(&p[K_DRUGS].value, int_numeric(st->drugs));
+	set_day(&p[K_FIRST_FILL].value, st->first_fill);
+	set_day(&p[K_LAST_FILL].value, st->last_fill);
+	set_day(&p[K_NEXT_REFILL].value, st->next_refill);
 	if (known)
-		put_numeric(ps, "days_overdue", int64_to_numeric(st->days_overdue));
+		set_numeric(&p[K_DAYS_OVERDUE].value, int_numeric(st->days_overdue));
 	else
-		put_null(ps, "days_overdue");
-	put_bp(ps, "pdc_90", st->pdc_bp[0]);
-	put_bp(ps, "pdc_180", st->pdc_bp[1]);
-	put_bp(ps, "pdc_365", st->pdc_bp[2]);
-	put_bp(ps, "threshold", map->threshold_bp[st->cond]);
-	put_bool(ps, "measurable", st->measurable);
+		set_null(&p[K_DAYS_OVERDUE].value);
+	set_bp(&p[K_PDC_90].value, st->pdc_bp[0]);
+	set_bp(&p[K_PDC_180].value, st->pdc_bp[1]);
+	set_bp(&p[K_PDC_365].value, st->pdc_bp[2]);
+	set_bp(&p[K_THRESHOLD].value, map->threshold_bp[st->cond]);
+	set_bool(&p[K_MEASURABLE].value, st->measurable);
 	if (known && st->measurable)
-		put_bool(ps, "adherent", st->adherent);
+		set_bool(&p[K_ADHERENT].value, st->adherent);
 	else
-		put_null(ps, "adherent");
+		set_null(&p[K_ADHERENT].value);
 	if (known)
 	{
-		put_bool(ps, "persistent", st->persistent);
-		put_numeric(ps, "persistence_days", int64_to_numeric(st->persistence_days));
+		set_bool(&p[K_PERSISTENT].value, st->persistent);
+		set_numeric(&p[K_PERSISTENCE_DAYS].value, int_numeric(st->persistence_days));
 	}
 	else
 	{
-		put_null(ps, "persistent");
-		put_null(ps, "persistence_days");
+		set_null(&p[K_PERSISTENT].value);
+		set_null(&p[K_PERSISTENCE_DAYS].value);
 	}
-	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
+	obj->type = jbvObject;
+	obj->val.object.nPairs = K_NKEYS;
+	obj->val.object.pairs = p;
 }
 
 Datum
 health_conditions_jsonb(const CrmHealthProfile *prof, const CrmCondMap *map)
 {
-	JsonbParseState *ps = NULL;
-	JsonbValue *res;
+	JsonbValue	top;
+	JsonbPair  *p = palloc(sizeof(JsonbPair) * Max(prof->nconds, 1));
 
-	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
+	check_key_order();
 	for (int i = 0; i < prof->nconds; i++)
-		put_condition(&ps, &prof->conds[i], map);
-	res = pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
-	return JsonbPGetDatum(JsonbValueToJsonb(res));
+	{
+		const char *name = map->cond_name[prof->conds[i].cond];
+		int			j = i;
+
+		/* insertion in jsonb key order (condition names are distinct) */
+		while (j > 0 && key_cmp(p[j - 1].key.val.string.val, p[j - 1].key.val.string.len,
+								name, strlen(name)) > 0)
+		{
+			p[j] = p[j - 1];
+			j--;
+		}
+		set_str(&p[j].key, name, strlen(name));
+		p[j].order = i;
+		condition_object(&p[j].value, &prof->conds[i], map);
+	}
+	top.type = jbvObject;
+	top.val.object.nPairs = prof->nconds;
+	top.val.object.pairs = p;
+	return JsonbPGetDatum(JsonbValueToJsonb(&top));
 }

@@ -15,6 +15,8 @@
  */
 #include "postgres.h"
 
+#include <sys/mman.h>
+
 #include "access/heapam.h"
 #include "access/tableam.h"
 #include "catalog/namespace.h"
@@ -160,6 +162,24 @@ lines_next(Lines *ls, MemoryContext cxt)
 	return &ls->v[ls->n];
 }
 
+/*
+ * Large private arrays filled once (the scan's lines, the rebuild's stage):
+ * backing them with huge pages (where the kernel does so only on request)
+ * spares a page fault per 4 kB.  Advice only; errors are ignored.
+ */
+void
+health_advise_huge_pages(void *p, Size len)
+{
+#ifdef MADV_HUGEPAGE
+	const uintptr_t huge = 2 * 1024 * 1024;
+	uintptr_t	start = TYPEALIGN(huge, (uintptr_t) p);
+	uintptr_t	end = ((uintptr_t) p + len) & ~(huge - 1);
+
+	if (end > start)
+		(void) madvise((void *) start, end - start, MADV_HUGEPAGE);
+#endif
+}
+
 /* One pass over the relation: every line of the tenant, with its customer number. */
 static void
 scan_lines(Relation rel, int64 tenant, Numbering *nb, Lines *ls, HealthAggState *dict, MemoryContext cxt)
@@ -175,6 +195,13 @@ scan_lines(Relation rel, int64 tenant, Numbering *nb, Lines *ls, HealthAggState 
 		if (att[i] == InvalidAttrNumber)
 			elog(ERROR, "crm.dispense has no column %s", scan_cols[i]);
 		maxatt = Max(maxatt, att[i]);
+	}
+	/* room for the table's estimated rows at once: no copying while the array grows */
+	if (rel->rd_rel->reltuples > 0 && ls->cap == 0)
+	{
+		ls->cap = (int64) Min(rel->rd_rel->reltuples * 1.02 + 1024, (double) (MaxAllocHugeSize / sizeof(ScanLine)));
+		ls->v = MemoryContextAllocHuge(cxt, sizeof(ScanLine) * ls->cap);
+		health_advise_huge_pages(ls->v, sizeof(ScanLine) * ls->cap);
 	}
 	slot = table_slot_create(rel, NULL);
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
@@ -208,17 +235,22 @@ scan_lines(Relation rel, int64 tenant, Numbering *nb, Lines *ls, HealthAggState 
 }
 
 /*
- * Groups the lines by customer number (counting sort): returns the lines in
- * customer order and start[c] .. start[c + 1] the range of customer c.
+ * Groups the lines by customer number (counting sort) without moving them:
+ * returns the line indexes in customer order, start[c] .. start[c + 1] the
+ * range of customer c.
  */
-static RawLine *
+static uint32 *
 group_lines(const Lines *ls, int64 ncust, int64 **startp, MemoryContext cxt)
 {
 	int64	   *start = MemoryContextAllocExtended(cxt, sizeof(int64) * (ncust + 1),
 												   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	RawLine    *out = MemoryContextAllocHuge(cxt, sizeof(RawLine) * (ls->n + 1));
+	uint32	   *order;
 	int64		sum = 0;
 
+	if (ls->n >= (int64) PG_UINT32_MAX)
+		elog(ERROR, "too many dispensing lines for one health profile rebuild");
+	order = MemoryContextAllocHuge(cxt, sizeof(uint32) * (ls->n + 1));
+	health_advise_huge_pages(order, sizeof(uint32) * (ls->n + 1));
 	for (int64 i = 0; i < ls->n; i++)
 		start[ls->v[i].no]++;
 	for (int64 c = 0; c < ncust; c++)
@@ -230,13 +262,13 @@ group_lines(const Lines *ls, int64 ncust, int64 **startp, MemoryContext cxt)
 	}
 	start[ncust] = sum;
 	for (int64 i = 0; i < ls->n; i++)
-		out[start[ls->v[i].no]++] = ls->v[i].line;
+		order[start[ls->v[i].no]++] = (uint32) i;
 	/* start[c] now holds the end of c: shift back */
 	for (int64 c = ncust; c > 0; c--)
 		start[c] = start[c - 1];
 	start[0] = 0;
 	*startp = start;
-	return out;
+	return order;
 }
 
 static int
@@ -248,28 +280,24 @@ id_no_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Puts one customer's (customer_id, summary) row into the result. */
+/* Computes one customer's summary and hands it to the caller's emit function. */
 static void
-emit(ReturnSetInfo *rsi, TupleDesc sdesc, const CrmCondMap *map, int32 as_of, int64 customer_id,
+emit(const HealthScanOut *out, const CrmCondMap *map, int32 as_of, int64 customer_id,
 	 HealthAggState *st, MemoryContext rowcxt)
 {
 	MemoryContext old = MemoryContextSwitchTo(rowcxt);
 	Datum		v[HEALTH_SUMMARY_NATTS];
 	bool		nulls[HEALTH_SUMMARY_NATTS];
-	Datum		out[2];
-	bool		outnull[2] = {false, false};
 
 	health_state_summary(st, map, as_of, v, nulls);
-	out[0] = Int64GetDatum(customer_id);
-	out[1] = HeapTupleGetDatum(heap_form_tuple(sdesc, v, nulls));
 	MemoryContextSwitchTo(old);
-	tuplestore_putvalues(rsi->setResult, rsi->setDesc, out, outnull);
+	out->emit(out->arg, customer_id, v, nulls);
 	MemoryContextReset(rowcxt);
 }
 
-/* Customer c's lines into the reusable state *stp (grown as needed). */
+/* Customer c's lines (indexes order[from..to) into ls) into the reusable state *stp (grown as needed). */
 static HealthAggState *
-load_state(HealthAggState **stp, const RawLine *lines, int64 from, int64 to, MemoryContext cxt)
+load_state(HealthAggState **stp, const Lines *ls, const uint32 *order, int64 from, int64 to)
 {
 	HealthAggState *st = *stp;
 	int64		n = to - from;
@@ -282,31 +310,30 @@ load_state(HealthAggState **stp, const RawLine *lines, int64 from, int64 to, Mem
 		st->cap = (int) n;
 		*stp = st;
 	}
-	memcpy(st->lines, lines + from, sizeof(RawLine) * n);
+	for (int64 j = 0; j < n; j++)
+		st->lines[j] = ls->v[order[from + j]].line;
 	st->n = (int) n;
 	return st;
 }
 
 static void
-emit_all(ReturnSetInfo *rsi, Numbering *nb, const Lines *ls, HealthAggState *dict,
+emit_all(const HealthScanOut *out, Numbering *nb, const Lines *ls, HealthAggState *dict,
 		 const CrmCondMap *map, int32 as_of, MemoryContext cxt)
 {
-	TupleDesc	sdesc = BlessTupleDesc(lookup_rowtype_tupdesc_copy(TupleDescAttr(rsi->setDesc, 1)->atttypid, -1));
 	MemoryContext rowcxt = AllocSetContextCreate(cxt, "crm health summary row", ALLOCSET_DEFAULT_SIZES);
 	int64		ncust = nb->ndense + nb->nextra;
 	int64	   *start;
-	RawLine    *grouped = group_lines(ls, ncust, &start, cxt);
+	uint32	   *order = group_lines(ls, ncust, &start, cxt);
 	HealthAggState *st = MemoryContextAllocZero(cxt, HEALTH_STATE_SIZE(64));
 	CustNo	   *extra = MemoryContextAllocHuge(cxt, sizeof(CustNo) * (nb->nextra + 1));
 
-	if (sdesc->natts != HEALTH_SUMMARY_NATTS)
-		elog(ERROR, "crm.health_summary has %d attributes, expected %d", sdesc->natts, HEALTH_SUMMARY_NATTS);
 	st->cap = 64;
+	st->cache_cxt = cxt;		/* the condition of each ATC code is looked up once */
 	st->long_chan = dict->long_chan;
 	st->nlong = dict->nlong;
 	for (int64 c = 0; c < nb->ndense; c++)
 		if (start[c + 1] > start[c])
-			emit(rsi, sdesc, map, as_of, nb->lo + c, load_state(&st, grouped, start[c], start[c + 1], cxt), rowcxt);
+			emit(out, map, as_of, nb->lo + c, load_state(&st, ls, order, start[c], start[c + 1]), rowcxt);
 	/* the customers numbered by the hash table, by id */
 	for (int64 k = 0; k < nb->nextra; k++)
 	{
@@ -315,16 +342,17 @@ emit_all(ReturnSetInfo *rsi, Numbering *nb, const Lines *ls, HealthAggState *dic
 	}
 	qsort(extra, nb->nextra, sizeof(CustNo), id_no_cmp);
 	for (int64 k = 0; k < nb->nextra; k++)
-		emit(rsi, sdesc, map, as_of, extra[k].customer_id,
-			 load_state(&st, grouped, start[extra[k].no], start[extra[k].no + 1], cxt), rowcxt);
+		emit(out, map, as_of, extra[k].customer_id,
+			 load_state(&st, ls, order, start[extra[k].no], start[extra[k].no + 1]), rowcxt);
 }
 
-Datum
-crm_health_summaries(PG_FUNCTION_ARGS)
+/*
+ * Every summary of the tenant's customers as of a day, in customer id order,
+ * handed to out->emit (values in a short-lived context).
+ */
+void
+health_scan_summaries(int64 tenant, DateADT as_of, const HealthScanOut *out)
 {
-	ReturnSetInfo *rsi = (ReturnSetInfo *) fcinfo->resultinfo;
-	int64		tenant = PG_GETARG_INT64(0);
-	DateADT		as_of = PG_GETARG_DATEADT(1);
 	Oid			relid = RangeVarGetRelid(makeRangeVar("crm", "dispense", -1), AccessShareLock, false);
 	MemoryContext cxt;
 	Relation	rel;
@@ -341,8 +369,7 @@ crm_health_summaries(PG_FUNCTION_ARGS)
 	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 						errmsg("permission denied for table crm.dispense"),
-						errhint("crm.health_summaries is internal to crm.refresh_health_profiles().")));
-	InitMaterializedSRF(fcinfo, MAT_SRF_BLESS);
+						errhint("The health summaries are internal to crm.refresh_health_profiles().")));
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "crm health summaries", ALLOCSET_DEFAULT_SIZES);
 	dict = MemoryContextAllocZero(cxt, HEALTH_STATE_SIZE(0));
 	health_load_condmap(&map, tenant, cxt);
@@ -350,7 +377,43 @@ crm_health_summaries(PG_FUNCTION_ARGS)
 	rel = table_open(relid, AccessShareLock);
 	scan_lines(rel, tenant, &nb, &ls, dict, cxt);
 	table_close(rel, AccessShareLock);
-	emit_all(rsi, &nb, &ls, dict, &map, (int32) as_of, cxt);
+	emit_all(out, &nb, &ls, dict, &map, (int32) as_of, cxt);
 	MemoryContextDelete(cxt);
+}
+
+typedef struct SrfOut
+{
+	ReturnSetInfo *rsi;
+	TupleDesc	sdesc;
+} SrfOut;
+
+/* Puts one customer's (customer_id, summary) row into the result. */
+static void
+srf_emit(void *arg, int64 customer_id, Datum *v, bool *nulls)
+{
+	SrfOut	   *so = arg;
+	Datum		out[2];
+	bool		outnull[2] = {false, false};
+	HeapTuple	tup = heap_form_tuple(so->sdesc, v, nulls);
+
+	out[0] = Int64GetDatum(customer_id);
+	out[1] = HeapTupleGetDatum(tup);
+	tuplestore_putvalues(so->rsi->setResult, so->rsi->setDesc, out, outnull);
+	heap_freetuple(tup);
+}
+
+Datum
+crm_health_summaries(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsi = (ReturnSetInfo *) fcinfo->resultinfo;
+	SrfOut		so;
+	HealthScanOut out = {srf_emit, &so};
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_BLESS);
+	so.rsi = rsi;
+	so.sdesc = BlessTupleDesc(lookup_rowtype_tupdesc_copy(TupleDescAttr(rsi->setDesc, 1)->atttypid, -1));
+	if (so.sdesc->natts != HEALTH_SUMMARY_NATTS)
+		elog(ERROR, "crm.health_summary has %d attributes, expected %d", so.sdesc->natts, HEALTH_SUMMARY_NATTS);
+	health_scan_summaries(PG_GETARG_INT64(0), PG_GETARG_DATEADT(1), &out);
 	return (Datum) 0;
 }

@@ -28,6 +28,28 @@ UNIT_TEST(day_numbers_match_postgres_epoch)
 	CHECK_STR_EQ(buf, "1900-01-01");
 }
 
+/* the printf-free formatting equals "%04d-%02d-%02d" of the calendar date, also past its range */
+UNIT_TEST(day_format_equals_printf)
+{
+	char		buf[16];
+	char		ref[16];
+	int			y,
+				m,
+				d;
+
+	for (int32_t day = D(-20, 1, 1); day <= D(10001, 12, 31); day += 37)
+	{
+		crm_day_to_ymd(day, &y, &m, &d);
+		snprintf(ref, sizeof(ref), "%04d-%02d-%02d", y, m, d);
+		fmt(day, buf);
+		CHECK_STR_EQ(buf, ref);
+	}
+	fmt(D(9999, 12, 31), buf);
+	CHECK_STR_EQ(buf, "9999-12-31");
+	fmt(D(0, 1, 1), buf);
+	CHECK_STR_EQ(buf, "0000-01-01");
+}
+
 /* PQA vector 1: 2018-01-01 x90 then 2018-03-25 x90 -> the second supply starts 2018-04-01 */
 UNIT_TEST(pqa_early_refill_shifts_forward)
 {
