@@ -61,6 +61,7 @@ typedef struct RowMap
 	Oid			typid;
 	int32		typmod;
 	uint64		rowtype_id;		/* the row type's identifier (changes with ALTER) */
+	TypeCacheEntry *tc;			/* a named row type's type cache entry (entries live forever) */
 	int			natts;
 	Datum	   *values;
 	bool	   *nulls;
@@ -152,6 +153,7 @@ build_map(FunctionCallInfo fcinfo, const DmnProgram *program, uint64 generation,
 	m->typid = typid;
 	m->typmod = typmod;
 	m->rowtype_id = rowtype_id;
+	m->tc = typid == RECORDOID ? NULL : lookup_type_cache(typid, TYPECACHE_TUPDESC);
 	m->natts = desc->natts;
 	m->values = MemoryContextAlloc(cxt, sizeof(Datum) * (desc->natts + 1));
 	m->nulls = MemoryContextAlloc(cxt, sizeof(bool) * (desc->natts + 1));
@@ -178,6 +180,33 @@ build_map(FunctionCallInfo fcinfo, const DmnProgram *program, uint64 generation,
 	}
 	ReleaseTupleDesc(desc);
 	return m;
+}
+
+/* Whether the map still describes the row type (ALTER TABLE gives the type a new identifier). */
+static bool
+map_current(const RowMap *m, Oid typid, int32 typmod)
+{
+	if (m->tc != NULL && m->tc->tupDesc != NULL)
+		return m->tc->tupDesc_identifier == m->rowtype_id;
+	return assign_record_type_identifier(typid, typmod) == m->rowtype_id;
+}
+
+/*
+ * The type cache's descriptor of the row type (composite datums are checked
+ * against it).  For a named type whose cached descriptor is the one the map
+ * was built for, it is used as it is: nothing between here and the deform
+ * can process invalidations.  Otherwise it is looked up and pinned.
+ */
+static TupleDesc
+row_desc(const RowMap *m, Oid typid, int32 typmod, bool *pinned)
+{
+	if (m->tc != NULL && m->tc->tupDesc != NULL && m->tc->tupDesc_identifier == m->rowtype_id)
+	{
+		*pinned = false;
+		return m->tc->tupDesc;
+	}
+	*pinned = true;
+	return lookup_rowtype_tupdesc(typid, typmod);
 }
 
 static void
@@ -327,6 +356,7 @@ crm_decide_row(PG_FUNCTION_ARGS)
 	int32		typmod = HeapTupleHeaderGetTypMod(th);
 	HeapTupleData tuple;
 	TupleDesc	desc;
+	bool		pinned;
 	DmnCacheEntry *e;
 	RowMap	  **slot;
 	RowMap	   *m;
@@ -341,8 +371,7 @@ crm_decide_row(PG_FUNCTION_ARGS)
 	slot = (RowMap **) dmn_decide_site_extra(fcinfo);
 	m = *slot;
 	if (m == NULL || m->program != e->program || m->generation != generation ||
-		m->typid != typid || m->typmod != typmod ||
-		m->rowtype_id != assign_record_type_identifier(typid, typmod))
+		m->typid != typid || m->typmod != typmod || !map_current(m, typid, typmod))
 	{
 		if (m != NULL)
 			free_map(m);
@@ -353,11 +382,11 @@ crm_decide_row(PG_FUNCTION_ARGS)
 	ItemPointerSetInvalid(&tuple.t_self);
 	tuple.t_tableOid = InvalidOid;
 	tuple.t_data = th;
-	/* the type cache's descriptor: composite datums are checked against it */
-	desc = lookup_rowtype_tupdesc(typid, typmod);
+	desc = row_desc(m, typid, typmod, &pinned);
 	Assert(desc->natts == m->natts);
 	heap_deform_tuple(&tuple, desc, m->values, m->nulls);
-	ReleaseTupleDesc(desc);
+	if (pinned)
+		ReleaseTupleDesc(desc);
 
 	ctx = dmn_decide_site_inputs(fcinfo, m->ninputs);
 	for (int i = 0; i < m->ninputs; i++)
