@@ -490,7 +490,8 @@ GRANT INSERT, UPDATE, DELETE ON crm.dmn_item_definition, crm.dmn_input_data, crm
 GRANT INSERT, DELETE, UPDATE (is_current, namespace_uri, dmn_version, origin) ON crm.dmn_model TO crm_admin;
 REVOKE ALL ON FUNCTION crm.dmn_import(xml), crm.dmn_create_model(text, text), crm.dmn_new_version(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION crm.dmn_import(xml), crm.dmn_create_model(text, text), crm.dmn_new_version(text) TO crm_admin;
-REVOKE ALL ON FUNCTION crm.dmn_export(text, integer), crm.decide(text, text, jsonb), crm.dmn_model_id(text, integer),
+REVOKE ALL ON FUNCTION crm.dmn_export(text, integer), crm.decide(text, text, jsonb), crm.decide_row(text, text, record),
+    crm.dmn_model_id(text, integer),
     crm.dmn_decision_id(text, text), crm.dmn_cache_stats(), crm.dmn_model_json(text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION crm.dmn_export(text, integer), crm.decide(text, text, jsonb), crm.decide_row(text, text, record),
     crm.dmn_model_id(text, integer),

@@ -1,7 +1,7 @@
 -- Decision engine through SQL: hit policies, null semantics, errors with SQLSTATEs, authoring,
 -- versions, tenants and privileges.
 BEGIN;
-SELECT plan(46);
+SELECT plan(50);
 
 SELECT lives_ok($i$SELECT crm.dmn_import($$<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" name="tap" namespace="https://example.com/tap">
   <inputData id="i_n" name="n"><variable name="n" typeRef="number"/></inputData>
@@ -84,6 +84,14 @@ SELECT is(crm.decide('tap', 'sum', '{"n": -3}'), 'null', 'COLLECT SUM: no match 
 SELECT is(crm.decide('tap', 'weekday', '{"day": "2026-02-28"}'), '"2026-03-01"', 'dates in and out as ISO text');
 
 -- null semantics
+SELECT is(crm.decide_row('tap', 'first', r), crm.decide('tap', 'first', to_jsonb(r)), 'decide_row: the same result as decide on the row as JSON')
+  FROM (SELECT 'rose'::text AS colour, 3 AS n) r;
+SELECT is(crm.decide_row('tap', 'sum', r), '0.3', 'decide_row: an integer column feeds a number input')
+  FROM (SELECT 3 AS n) r;
+SELECT function_privs_are('crm', 'decide_row', ARRAY['text', 'text', 'record'], 'crm_rep', ARRAY['EXECUTE'],
+                          'crm_rep may call crm.decide_row');
+SELECT ok(NOT has_function_privilege('public', 'crm.decide_row(text, text, record)', 'EXECUTE'),
+          'PUBLIC may not call crm.decide_row');
 SELECT is(crm.decide('tap', 'first', '{"colour": null}'), '{"code": 0, "label": "unknown"}', 'a null input matches the null test');
 SELECT is(crm.decide('tap', 'first', '{}'), '{"code": 0, "label": "unknown"}', 'a missing input is null');
 SELECT is(crm.decide('tap', 'collect', '{"n": null}'), '[1]', 'a null input fails comparisons, matches "-"');
