@@ -3935,6 +3935,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION crm.rebate_run_audit() IS 'Trigger: every state change of a run goes to crm.rebate_run_event and crm.outbox (topics rebate.calculated, rebate.submitted, rebate.level_approved, rebate.approved, rebate.rejected, rebate.superseded).';
+REVOKE ALL ON FUNCTION crm.rebate_run_audit() FROM PUBLIC;
 CREATE TRIGGER rebate_run_audit AFTER UPDATE ON crm.rebate_run
     FOR EACH ROW EXECUTE FUNCTION crm.rebate_run_audit();
 -- ---------------------------------------------------------------------------------------------
