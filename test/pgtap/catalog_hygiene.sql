@@ -1,8 +1,9 @@
 -- Rules every object of the extension follows, checked over the whole schema so that a new
 -- function or table that forgets one fails here: comments, tenant_id first with row security,
--- SECURITY DEFINER only with a pinned search_path and never open to PUBLIC (one reviewed exception).
+-- SECURITY DEFINER only with a pinned search_path and never open to PUBLIC (one reviewed exception),
+-- every table and sequence dumped with the data (pg_extension_config_dump).
 BEGIN;
-SELECT plan(7);
+SELECT plan(8);
 
 SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                  WHERE p.pronamespace = 'crm'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL
@@ -32,6 +33,11 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                    AND has_function_privilege('public', p.oid, 'EXECUTE')
                  ORDER BY 1), ARRAY['crm.tenant_registry_open()'],
           'PUBLIC may run no SECURITY DEFINER function but the tenant registry probe crm.current_tenant() needs');
+
+SELECT is(ARRAY(SELECT c.oid::regclass::text FROM pg_class c
+                 WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind IN ('r', 'p', 'S')
+                   AND c.oid <> ALL ((SELECT extconfig FROM pg_extension WHERE extname = 'crm')::oid[])
+                 ORDER BY 1), '{}'::text[], 'every table and sequence is registered for pg_dump');
 
 SELECT * FROM finish();
 ROLLBACK;
