@@ -7,10 +7,10 @@
  * aggregate keeps a growing state per customer and touches a cold one for
  * almost every line (the table is in time order).  Here the heap is read
  * directly (the caller's snapshot, the tenant filtered by hand), every line
- * is appended to one array in its compact form together with a small
- * customer number (customer ids are identity values, dense in practice; a
- * hash table numbers the others), the lines are then grouped by a counting
- * sort, and each customer's summary is computed from its contiguous lines by
+ * is appended to one array in a 24-byte form (see ScanLine) together with a
+ * small customer number (customer ids are identity values, dense in
+ * practice; a hash table numbers the others), the lines are then grouped by
+ * a counting sort, and each customer's lines are expanded and summarised by
  * the same code as the aggregate's, in customer id order.
  */
 #include "postgres.h"
@@ -363,7 +363,8 @@ scan_lines(Relation rel, int64 tenant, Numbering *nb, Lines *ls, HealthAggState 
 		if (ls->n >= (int64) PG_INT32_MAX)
 			ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 							errmsg("too many dispensing lines for one health profile rebuild"),
-							errdetail("A rebuild reads at most %d lines of a tenant.", PG_INT32_MAX - 1)));
+							errdetail("A rebuild reads at most %d lines of a tenant.", PG_INT32_MAX - 1),
+							errhint("Rebuild the tenant's profiles in chunks of customer ids with crm.refresh_health_profile_chunk(n).")));
 		l = lines_next(ls, cxt);
 		compact_line(ls, l, &raw);
 		l->no = customer_no(nb, DatumGetInt64(v[COL(1)]));
