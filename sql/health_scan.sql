@@ -69,3 +69,20 @@ SET ROLE crm_admin;
 SELECT count(*) FROM crm.health_summaries(1, '2026-11-22');
 RESET ROLE;
 SELECT count(*) FROM crm.health_summaries(1, 'infinity');
+
+-- many distinct (drug, days supply) and (store, channel) pairs: the scan's dictionaries of the
+-- compact lines grow several times (short and long channels, with and without a promotion)
+SET crm.tenant_id = '3';
+INSERT INTO crm.customer (member_no) SELECT 'C' || i FROM generate_series(1, 40) i;
+INSERT INTO crm.dispense (customer_id, drug_code, days_supply, dispensed_at, channel, promo, price)
+SELECT c.customer_id, (ARRAY['C09CA01', 'A10BA02', 'N02BE01'])[1 + k % 3], 1 + (k * 7 + c.customer_id) % 400,
+       timestamptz '2025-12-01 10:00+08' + ((k * 3 + c.customer_id) % 350) * interval '1 day',
+       CASE WHEN k % 2 = 0 THEN 'c' || ((k * 53 + c.customer_id * 17) % 1500)
+            ELSE 'channel_number_' || ((k * 31 + c.customer_id * 11) % 900) END,
+       k % 5 = 0, 1 + k % 97
+  FROM crm.customer c, generate_series(1, 60) k WHERE c.tenant_id = 3;
+RESET crm.tenant_id;
+SELECT 3 AS tenant, * FROM pg_temp.scan_differences(3);
+SELECT count(DISTINCT (drug_code, days_supply)) > 1024 AS many_items,
+       count(DISTINCT channel) > 1024 AS many_places
+  FROM crm.dispense WHERE tenant_id = 3;
