@@ -5,11 +5,11 @@
  * (Switzerland) and WS/T 500 (China, 西药处方 C0004) documents, and derives
  * a days supply for each medication line (see docs/cda.md for the rules).
  *
- * Safety: the input is parsed with XML_PARSE_NONET and never with NOENT,
- * DTDLOAD or HUGE; a document that declares any entity is rejected before
- * the declaration is used; input size and element depth are limited.  No
- * global libxml2 handler is installed: errors are collected through the
- * parser context.  The libxml2 tree lives in a CdaReader and is freed by
+ * Safety: the input is parsed through crm_xml_read (xml_safe.h):
+ * XML_PARSE_NONET, never NOENT, DTDLOAD or HUGE; a document that declares
+ * any entity is rejected before the declaration is used; input size and
+ * element depth are limited; no global libxml2 handler is installed.  The
+ * libxml2 tree lives in a CdaReader and is freed by
  * cda_reader_release(), which the caller runs on every path (the server glue
  * does it in PG_CATCH too).  Extracted values are copied into allocator
  * memory (CdaResult) and do not refer to the tree.
@@ -77,10 +77,9 @@ typedef struct CdaResult
 	int			cap;
 } CdaResult;
 
-/* Holds the libxml2 parser context and tree between parsing and release. */
+/* Holds the libxml2 tree between parsing and release. */
 typedef struct CdaReader
 {
-	void	   *ctxt;			/* xmlParserCtxtPtr */
 	void	   *doc;			/* xmlDocPtr */
 	bool		entity_seen;
 	int			error_line;

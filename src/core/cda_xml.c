@@ -4,17 +4,13 @@
  * tree access.
  */
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <libxml/parser.h>
-#include <libxml/parserInternals.h>
-#include <libxml/xmlerror.h>
 
 #include "cda_int.h"
 #include "xml_safe.h"
-
 
 static bool
 cda_parse(CdaReader *r, const char *buf, size_t len, CrmError *err)
@@ -82,9 +78,6 @@ cda_reader_release(CdaReader *reader)
 	if (reader->doc != NULL)
 		xmlFreeDoc((xmlDocPtr) reader->doc);
 	reader->doc = NULL;
-	if (reader->ctxt != NULL)
-		xmlFreeParserCtxt((xmlParserCtxtPtr) reader->ctxt);
-	reader->ctxt = NULL;
 }
 
 void
