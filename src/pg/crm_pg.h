@@ -16,6 +16,10 @@ extern int	crm_sqlstate(CrmErrCode code);
 /* The tenant of the current session (crm.tenant_id, default 1), checked for membership. */
 extern int64 crm_current_tenant(void);
 
+/* Pushes an object key (a C string, not copied: it must outlive the build) into a jsonb being built. */
+struct JsonbParseState;
+extern void crm_jsonb_push_key(struct JsonbParseState **st, const char *key);
+
 /* A text datum as a NUL-terminated C string in the current memory context. */
 #define CRM_TEXT_ARG(n) text_to_cstring(PG_GETARG_TEXT_PP(n))
 

@@ -123,22 +123,11 @@ outbox_triggers_known(Relation rel)
 }
 
 static void
-push_key(JsonbParseState **state, const char *key)
-{
-	JsonbValue	v;
-
-	v.type = jbvString;
-	v.val.string.len = strlen(key);
-	v.val.string.val = (char *) key;
-	pushJsonbValue(state, WJB_KEY, &v);
-}
-
-static void
 push_int8(JsonbParseState **state, const char *key, int64 value)
 {
 	JsonbValue	v;
 
-	push_key(state, key);
+	crm_jsonb_push_key(state, key);
 	v.type = jbvNumeric;
 	v.val.numeric = int64_to_numeric(value);
 	pushJsonbValue(state, WJB_VALUE, &v);
@@ -151,7 +140,7 @@ push_time(JsonbParseState **state, const char *key, TimestampTz t)
 	JsonbValue	v;
 	char	   *s = JsonEncodeDateTime(NULL, TimestampTzGetDatum(t), TIMESTAMPTZOID, NULL);
 
-	push_key(state, key);
+	crm_jsonb_push_key(state, key);
 	v.type = jbvString;
 	v.val.string.len = strlen(s);
 	v.val.string.val = s;

@@ -276,22 +276,11 @@ crm_rebate_calc(PG_FUNCTION_ARGS)
  * ------------------------------------------------------------------------------------------- */
 
 static void
-push_key(JsonbParseState **st, const char *key)
-{
-	JsonbValue	k;
-
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(st, WJB_KEY, &k);
-}
-
-static void
 push_num(JsonbParseState **st, const char *key, Datum num)
 {
 	JsonbValue	v;
 
-	push_key(st, key);
+	crm_jsonb_push_key(st, key);
 	v.type = jbvNumeric;
 	v.val.numeric = DatumGetNumeric(num);
 	pushJsonbValue(st, WJB_VALUE, &v);
@@ -302,7 +291,7 @@ push_str(JsonbParseState **st, const char *key, const char *s)
 {
 	JsonbValue	v;
 
-	push_key(st, key);
+	crm_jsonb_push_key(st, key);
 	v.type = jbvString;
 	v.val.string.val = (char *) s;
 	v.val.string.len = strlen(s);
@@ -314,7 +303,7 @@ push_bool(JsonbParseState **st, const char *key, bool b)
 {
 	JsonbValue	v;
 
-	push_key(st, key);
+	crm_jsonb_push_key(st, key);
 	v.type = jbvBool;
 	v.val.boolean = b;
 	pushJsonbValue(st, WJB_VALUE, &v);
@@ -325,7 +314,7 @@ push_null(JsonbParseState **st, const char *key)
 {
 	JsonbValue	v;
 
-	push_key(st, key);
+	crm_jsonb_push_key(st, key);
 	v.type = jbvNull;
 	pushJsonbValue(st, WJB_VALUE, &v);
 }
@@ -369,7 +358,7 @@ line_explanation(FunctionCallInfo fcinfo, const CrmLineInput *in, const CrmLineR
 	push_num(&st, "measured", values[1]);
 	if (in->has_cap_measured)
 	{
-		push_key(&st, "cap_measured");
+		crm_jsonb_push_key(&st, "cap_measured");
 		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
 		push_num(&st, "limit", PG_GETARG_DATUM(4));
 		push_bool(&st, "applied", c->measured_capped);
@@ -381,7 +370,7 @@ line_explanation(FunctionCallInfo fcinfo, const CrmLineInput *in, const CrmLineR
 		push_null(&st, "qualifying");
 	if (c->res.tier >= 0)
 	{
-		push_key(&st, "tier");
+		crm_jsonb_push_key(&st, "tier");
 		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
 		push_num(&st, "no", DirectFunctionCall1(int4_numeric, values[3]));
 		push_num(&st, "min", values[4]);
@@ -396,7 +385,7 @@ line_explanation(FunctionCallInfo fcinfo, const CrmLineInput *in, const CrmLineR
 	push_num(&st, "tier_amount", values[7]);
 	if (!PG_ARGISNULL(3))
 	{
-		push_key(&st, "achievement");
+		crm_jsonb_push_key(&st, "achievement");
 		if (c->has_achievement)
 		{
 			pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
@@ -416,7 +405,7 @@ line_explanation(FunctionCallInfo fcinfo, const CrmLineInput *in, const CrmLineR
 	push_num(&st, "multiplier", values[8]);
 	if (!PG_ARGISNULL(5))
 	{
-		push_key(&st, "cap_payout");
+		crm_jsonb_push_key(&st, "cap_payout");
 		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
 		push_num(&st, "limit", PG_GETARG_DATUM(5));
 		push_bool(&st, "applied", c->res.capped);

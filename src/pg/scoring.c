@@ -317,17 +317,6 @@ constant_points(const char *cell, Datum *out)
 	return true;
 }
 
-static void
-push_key(JsonbParseState **st, const char *key)
-{
-	JsonbValue	k;
-
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = (int) strlen(key);
-	pushJsonbValue(st, WJB_KEY, &k);
-}
-
 /* One reason: {"rule": n, "points": p, "reason": text}. */
 static void
 push_reason(JsonbParseState **st, Datum number, Datum points, const char *reason)
@@ -335,14 +324,14 @@ push_reason(JsonbParseState **st, Datum number, Datum points, const char *reason
 	JsonbValue	v;
 
 	pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
-	push_key(st, "rule");
+	crm_jsonb_push_key(st, "rule");
 	v.type = jbvNumeric;
 	v.val.numeric = DatumGetNumeric(number);
 	pushJsonbValue(st, WJB_VALUE, &v);
-	push_key(st, "points");
+	crm_jsonb_push_key(st, "points");
 	v.val.numeric = DatumGetNumeric(points);
 	pushJsonbValue(st, WJB_VALUE, &v);
-	push_key(st, "reason");
+	crm_jsonb_push_key(st, "reason");
 	v.type = jbvString;
 	v.val.string.val = (char *) reason;
 	v.val.string.len = (int) strlen(reason);
