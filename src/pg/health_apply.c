@@ -515,11 +515,17 @@ write_rows(ApplyCtx *ac, const HealthStage *st, int64 from, const Batch *b, Memo
 	return total;
 }
 
+static Oid
+profile_relid(void)
+{
+	return get_relname_relid("health_profile", get_namespace_oid("crm", false));
+}
+
 /* True when crm.health_profile has exactly the columns, triggers and foreign key written here. */
 bool
 health_profile_direct_usable(void)
 {
-	Oid			relid = get_relname_relid("health_profile", get_namespace_oid("crm", false));
+	Oid			relid = profile_relid();
 	ApplyCtx	ac;
 	bool		ok;
 
@@ -534,7 +540,7 @@ health_profile_direct_usable(void)
 Datum
 crm_health_profile_apply(PG_FUNCTION_ARGS)
 {
-	Oid			relid = get_relname_relid("health_profile", get_namespace_oid("crm", false));
+	Oid			relid = profile_relid();
 	MemoryContext cxt;
 	MemoryContext old;
 	ApplyCtx	ac;
