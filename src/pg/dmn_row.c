@@ -67,6 +67,8 @@ typedef struct RowMap
 	bool	   *nulls;
 	int			ninputs;
 	int		   *attno;			/* per program input: 0-based column, -1 absent */
+	const char **names;			/* per program input: its name (the program's) and length */
+	size_t	   *name_lens;
 	RowConv    *conv;
 } RowMap;
 
@@ -160,10 +162,14 @@ build_map(FunctionCallInfo fcinfo, const DmnProgram *program, uint64 generation,
 	m->ninputs = n;
 	m->attno = MemoryContextAlloc(cxt, sizeof(int) * (n + 1));
 	m->conv = MemoryContextAllocZero(cxt, sizeof(RowConv) * (n + 1));
+	m->names = MemoryContextAlloc(cxt, sizeof(char *) * (n + 1));
+	m->name_lens = MemoryContextAlloc(cxt, sizeof(size_t) * (n + 1));
 	for (int i = 0; i < n; i++)
 	{
 		const char *name = dmn_program_input_name(program, i);
 
+		m->names[i] = name;
+		m->name_lens[i] = strlen(name);
 		m->attno[i] = -1;
 		m->conv[i].kind = RK_ABSENT;
 		for (int a = 0; a < desc->natts; a++)
@@ -215,6 +221,8 @@ free_map(RowMap *m)
 	pfree(m->values);
 	pfree(m->nulls);
 	pfree(m->attno);
+	pfree(m->names);
+	pfree(m->name_lens);
 	pfree(m->conv);
 	pfree(m);
 }
@@ -308,7 +316,6 @@ put_column(FeelValue *ctx, RowMap *m, int i, const char *name, size_t len)
 	int			a = m->attno[i];
 	Datum		d;
 	text	   *t;
-	const char *column = name;
 
 	if (a < 0 || m->nulls[a])
 	{
@@ -335,10 +342,10 @@ put_column(FeelValue *ctx, RowMap *m, int i, const char *name, size_t len)
 			(void) feel_borrowed_put_int(ctx, name, len, DatumGetInt64(d));
 			return;
 		case RK_ARRAY:
-			(void) feel_borrowed_put(ctx, name, len, array_value(c, d, column));
+			(void) feel_borrowed_put(ctx, name, len, array_value(c, d, name));
 			return;
 		default:
-			(void) feel_borrowed_put(ctx, name, len, scalar_value(c->kind, c->typid, &c->out, d, column));
+			(void) feel_borrowed_put(ctx, name, len, scalar_value(c->kind, c->typid, &c->out, d, name));
 			return;
 	}
 }
@@ -390,11 +397,7 @@ crm_decide_row(PG_FUNCTION_ARGS)
 
 	ctx = dmn_decide_site_inputs(fcinfo, m->ninputs);
 	for (int i = 0; i < m->ninputs; i++)
-	{
-		const char *name = dmn_program_input_name(e->program, i);
-
-		put_column(ctx, m, i, name, strlen(name));
-	}
+		put_column(ctx, m, i, m->names[i], m->name_lens[i]);
 	crm_error_clear(&err);
 	result = dmn_evaluate(e->program, d, ctx, NULL, 0, NULL, &err);
 	if (result == NULL)
